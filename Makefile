@@ -1,0 +1,41 @@
+# sekisho - the two commands: `make run` and `make test`.
+#
+#   make run    install what is missing, build, start sekishod on its
+#               embedded defaults (SQLite, local spool, Maildir sink)
+#   make test   install what is missing, build with ASan+UBSan, run every test
+#   make build  build only (release, in build/)
+#   make bench  benchmarks side by side with peers (not tests)
+
+BUILD      ?= build
+TEST_BUILD ?= build-test
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+WERROR     := $(if $(CI),ON,OFF)
+
+.PHONY: all deps build build-test run test bench fuzz clean
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEKISHO_WERROR=$(WERROR) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-test: deps
+	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSEKISHO_SANITIZE=ON -DSEKISHO_WERROR=$(WERROR) >/dev/null
+	@cmake --build $(TEST_BUILD) -j $(JOBS)
+
+run: build
+	@sh scripts/run-demo.sh $(BUILD)
+
+test: build-test
+	@cd $(TEST_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@sh bench/relay.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD)

@@ -1,0 +1,34 @@
+#!/bin/sh
+# install-deps.sh - install every Debian package that sekisho's build, run and
+# tests need.  Idempotent: dpkg-query is asked first and apt-get runs only for
+# what is missing, so a prepared machine never touches the package mirror.
+set -eu
+
+PACKAGES="
+build-essential cmake pkg-config
+libevent-dev libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev
+libglib2.0-dev libgmime-3.0-dev
+libcmocka-dev
+swaks postfix
+clang libclang-rt-14-dev
+valgrind
+"
+
+missing=""
+for p in $PACKAGES; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "installed" ] || missing="$missing $p"
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# Postfix asks debconf questions; we only need its binaries (smtp-sink,
+# smtp-source, and an instance the tests start on loopback).
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections 2>/dev/null || true
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,83 @@
+/*
+ * store.h - the one interface to sekisho's durable state.
+ *
+ * The spool holds a message's bytes; the store holds everything else about
+ * it: the envelope, the per-recipient status, the state in the message's
+ * life (queue_state.h) and the retry schedule.  SQLite is the embedded engine
+ * (WAL mode, synchronous=FULL, so a committed transaction survives a crash or
+ * power loss); PostgreSQL will implement the same calls.
+ *
+ * A struct store is one connection: use one per thread.  Calls return 0 on
+ * success and -1 on error (the error text is in store_errmsg()); "not found"
+ * is 1 where a call says so.  Writes outside store_begin()/store_commit() are
+ * each their own durable transaction; inside, nothing is durable until
+ * store_commit() returns 0 (this is how the daemon groups many messages into
+ * one fsync).
+ */
+#ifndef SEKISHO_STORE_H
+#define SEKISHO_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/envelope.h"
+
+enum msg_state {
+	MSG_RECEIVED = 1,	/* durable, not yet analysed */
+	MSG_QUEUED = 2,		/* waiting for (re)delivery at next_try */
+	MSG_QUARANTINED = 3,	/* kept by policy; released or deleted by an admin */
+	MSG_HELD = 4,		/* waiting for a hold, approval or recall */
+	MSG_DONE = 5,		/* every recipient final; row may be removed */
+};
+
+struct queue_info {
+	enum msg_state state;
+	int attempts;		/* delivery attempts so far */
+	int64_t created_ms;
+	int64_t next_try_ms;	/* for MSG_QUEUED */
+	char *action;		/* the verdict's action, or NULL before analysis */
+	char *last_error;	/* last temporary failure, or NULL */
+};
+
+struct store;
+
+/* Open (and create or migrate) the SQLite database at path. NULL + err. */
+struct store *store_open(const char *path, char *err, size_t errlen);
+void store_close(struct store *st);
+const char *store_errmsg(struct store *st);
+
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+int store_rollback(struct store *st);
+
+/* A new message and its recipients. */
+int store_msg_insert(struct store *st, const struct envelope *env,
+    const struct queue_info *qi);
+/* Rewrite the state, schedule and per-recipient status/reply. */
+int store_msg_update(struct store *st, const struct envelope *env,
+    const struct queue_info *qi);
+/* 0 found, 1 not found, -1 error. *envp (caller frees with envelope_free)
+ * and *qi (caller clears with queue_info_clear) may be NULL when not wanted. */
+int store_msg_get(struct store *st, const char *id, struct envelope **envp,
+    struct queue_info *qi);
+/* 0 deleted, 1 not found, -1 error. */
+int store_msg_delete(struct store *st, const char *id);
+
+/* Visit messages in a state (0: every state), oldest first.  A callback
+ * returning non-zero stops the walk and that value is returned. */
+typedef int (*store_msg_cb)(const struct envelope *env,
+    const struct queue_info *qi, void *arg);
+int store_msg_foreach(struct store *st, enum msg_state state,
+    store_msg_cb cb, void *arg);
+
+/* Up to max ids of MSG_QUEUED messages with next_try_ms <= now_ms, soonest
+ * first.  Returns the count, or -1. */
+int store_msg_due(struct store *st, int64_t now_ms, char (*ids)[QUEUE_ID_SIZE],
+    size_t max);
+/* Count of messages in a state (0: all), or -1. */
+int64_t store_msg_count(struct store *st, enum msg_state state);
+
+void queue_info_clear(struct queue_info *qi);
+const char *store_state_name(enum msg_state state);
+
+#endif

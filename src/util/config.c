@@ -1,0 +1,503 @@
+/*
+ * config.c - the option table, the file reader and -o overrides.
+ *
+ * The table is the single source of truth: defaults, types, allowed values
+ * and the one-line documentation all live in it, and a unit test checks that
+ * docs/configuration.md names every option.  Parsing errors never abort: the
+ * reader reports "file:line: message" for each bad line and counts them, so
+ * "sekisho config check" can show every mistake at once.
+ */
+#include "util/config.h"
+#include "util/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OPT(n, t, d, doc) { #n, t, offsetof(struct config, n), d, NULL, doc }
+#define OPT_ENUM(n, d, ch, doc) { #n, CONFIG_STR, offsetof(struct config, n), d, ch, doc }
+
+static const char *const level_choices[] = { "crit", "error", "warning", "info", "debug", NULL };
+static const char *const tls_level_choices[] = { "none", "may", "encrypt", NULL };
+static const char *const line_ending_choices[] = { "strict", "normalize", NULL };
+
+static const struct config_option options[] = {
+	OPT(state_dir, CONFIG_STR, "state",
+	    "directory for the spool, the SQLite store and the Maildir sink"),
+	OPT(myhostname, CONFIG_STR, "",
+	    "name in the greeting, Received headers and DSNs (empty: the host name)"),
+	OPT(log_file, CONFIG_STR, "", "log file (empty: standard error)"),
+	OPT_ENUM(log_level, "info", level_choices, "least important level logged"),
+	OPT(local_domains, CONFIG_LIST, "sekisho.test",
+	    "domains the inbound listener accepts mail for"),
+	OPT(inbound_listen, CONFIG_STR, "127.0.0.1:2525",
+	    "address:port of the inbound listener (empty: off)"),
+	OPT(outbound_listen, CONFIG_STR, "127.0.0.1:5870",
+	    "address:port of the outbound (submission/relay) listener (empty: off)"),
+	OPT(inbound_next_hop, CONFIG_STR, "maildir:sink",
+	    "where inbound mail goes: smtp:HOST:PORT, lmtp:HOST:PORT, lmtp:unix:PATH or maildir:PATH"),
+	OPT(outbound_next_hop, CONFIG_STR, "maildir:sink",
+	    "where outbound mail goes (same forms as inbound_next_hop)"),
+	OPT(trusted_networks, CONFIG_LIST, "127.0.0.0/8 ::1/128",
+	    "networks that may relay through the outbound listener without AUTH"),
+	OPT(auth_users_file, CONFIG_STR, "",
+	    "file of user:argon2id-hash lines for AUTH on the outbound listener (empty: no AUTH)"),
+	OPT(tls_cert_file, CONFIG_STR, "",
+	    "PEM certificate chain for STARTTLS (empty: STARTTLS off)"),
+	OPT(tls_key_file, CONFIG_STR, "", "PEM private key for STARTTLS"),
+	OPT_ENUM(smtp_tls_security_level, "may", tls_level_choices,
+	    "STARTTLS towards the next hop: none, may (when offered) or encrypt (required)"),
+	OPT(message_size_limit, CONFIG_SIZE, "25m", "largest message accepted (SIZE)"),
+	OPT(recipient_limit, CONFIG_INT, "1000", "most recipients in one transaction"),
+	OPT(command_line_limit, CONFIG_INT, "2048",
+	    "longest SMTP command line, CRLF included"),
+	OPT(error_limit, CONFIG_INT, "20",
+	    "errors in one session before the server hangs up"),
+	OPT(max_sessions, CONFIG_INT, "4000", "concurrent SMTP sessions"),
+	OPT(smtpd_timeout, CONFIG_TIME, "300s",
+	    "how long the server waits for a command"),
+	OPT(data_timeout, CONFIG_TIME, "300s",
+	    "how long the server waits for more message data"),
+	OPT_ENUM(smtp_line_endings, "strict", line_ending_choices,
+	    "bare CR or LF in DATA: strict rejects the message, normalize turns them into CRLF"),
+	OPT(delivery_concurrency, CONFIG_INT, "20",
+	    "parallel deliveries to the next hops"),
+	OPT(connect_timeout, CONFIG_TIME, "30s", "time to connect to a next hop"),
+	OPT(delivery_timeout, CONFIG_TIME, "300s",
+	    "time to wait for each reply of a next hop"),
+	OPT(connection_reuse_time, CONFIG_TIME, "2s",
+	    "how long an idle next-hop connection is kept for the next message"),
+	OPT(queue_lifetime, CONFIG_TIME, "5d",
+	    "how long a message is retried before it bounces"),
+	OPT(retry_min, CONFIG_TIME, "60s", "first retry delay after a temporary failure"),
+	OPT(retry_max, CONFIG_TIME, "4000s", "longest retry delay (back-off doubles up to it)"),
+	OPT(queue_scan_interval, CONFIG_TIME, "1s",
+	    "how often the scheduler looks for messages whose retry time has come"),
+	OPT(scan_workers, CONFIG_INT, "0", "analysis threads (0: one per core)"),
+	OPT(scan_inline_budget, CONFIG_MSEC, "10s",
+	    "how long DATA waits for the analysis; a reject within it is a 5xx reply"),
+};
+
+const struct config_option *
+config_options(size_t *count)
+{
+	*count = UTIL_ARRAY_LEN(options);
+	return options;
+}
+
+static const struct config_option *
+option_find(const char *name)
+{
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(options); i++)
+		if (strcmp(options[i].name, name) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static void
+list_free(char **list)
+{
+	if (list == NULL)
+		return;
+	for (char **p = list; *p; p++)
+		free(*p);
+	free(list);
+}
+
+static char **
+list_parse(const char *value)
+{
+	size_t n = 0, cap = 4;
+	char **list = xcalloc(cap, sizeof(*list));
+	const char *p = value;
+
+	while (*p) {
+		size_t len;
+		while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\n')
+			p++;
+		len = strcspn(p, " \t,\n");
+		if (len == 0)
+			break;
+		if (n + 2 > cap) {
+			cap *= 2;
+			list = xrealloc(list, cap * sizeof(*list));
+		}
+		list[n++] = xstrndup(p, len);
+		p += len;
+	}
+	list[n] = NULL;
+	return list;
+}
+
+static int
+parse_scaled(const char *value, const char *const *units,
+    const int64_t *scale, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (end == value || errno != 0 || v < 0)
+		return -1;
+	while (*end == ' ')
+		end++;
+	if (*end == '\0') {
+		*out = v * scale[0];
+		return 0;
+	}
+	for (size_t i = 0; units[i] != NULL; i++) {
+		if (util_strcasecmp(end, units[i]) == 0) {
+			if (v > INT64_MAX / scale[i])
+				return -1;
+			*out = v * scale[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+set_value(struct config *cfg, const struct config_option *o, const char *value,
+    char *err, size_t errlen)
+{
+	static const char *const size_units[] = { "b", "k", "kb", "m", "mb", "g", "gb", NULL };
+	static const int64_t size_scale[] = { 1, 1024, 1024, 1048576, 1048576,
+	    1073741824, 1073741824 };
+	static const char *const time_units[] = { "s", "m", "h", "d", "w", NULL };
+	static const int64_t time_scale[] = { 1, 60, 3600, 86400, 604800 };
+	static const char *const msec_units[] = { "ms", "s", "m", NULL };
+	static const int64_t msec_scale[] = { 1, 1000, 60000 };
+	void *field = (char *)cfg + o->offset;
+	int64_t num;
+
+	switch (o->type) {
+	case CONFIG_STR:
+		if (o->choices != NULL) {
+			size_t i;
+			for (i = 0; o->choices[i] != NULL; i++)
+				if (strcmp(o->choices[i], value) == 0)
+					break;
+			if (o->choices[i] == NULL) {
+				snprintf(err, errlen, "%s: '%s' is not one of the allowed values",
+				    o->name, value);
+				return -1;
+			}
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case CONFIG_LIST:
+		list_free(*(char ***)field);
+		*(char ***)field = list_parse(value);
+		return 0;
+	case CONFIG_BOOL:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
+			num = 1;
+		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
+			num = 0;
+		else {
+			snprintf(err, errlen, "%s: '%s' is not yes or no", o->name, value);
+			return -1;
+		}
+		*(int64_t *)field = num;
+		return 0;
+	case CONFIG_INT:
+		if (parse_scaled(value, (const char *const[]){ NULL },
+		    (const int64_t[]){ 1 }, &num) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not a non-negative number",
+			    o->name, value);
+			return -1;
+		}
+		*(int64_t *)field = num;
+		return 0;
+	case CONFIG_SIZE:
+		if (parse_scaled(value, size_units, size_scale, &num) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not a size (like 25m)", o->name, value);
+			return -1;
+		}
+		*(int64_t *)field = num;
+		return 0;
+	case CONFIG_TIME:
+		if (parse_scaled(value, time_units, time_scale, &num) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not a time (like 30s, 5m, 2h, 5d)",
+			    o->name, value);
+			return -1;
+		}
+		*(int64_t *)field = num;
+		return 0;
+	case CONFIG_MSEC:
+		if (parse_scaled(value, msec_units, msec_scale, &num) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not a time (like 500ms, 10s)",
+			    o->name, value);
+			return -1;
+		}
+		*(int64_t *)field = num;
+		return 0;
+	}
+	panic("config: unknown option type %d", (int)o->type);
+}
+
+struct config *
+config_new(void)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	char err[256];
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(options); i++)
+		if (set_value(cfg, &options[i], options[i].def, err, sizeof(err)) < 0)
+			panic("config: bad default: %s", err);
+	return cfg;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(options); i++) {
+		void *field = (char *)cfg + options[i].offset;
+		if (options[i].type == CONFIG_STR)
+			free(*(char **)field);
+		else if (options[i].type == CONFIG_LIST)
+			list_free(*(char ***)field);
+	}
+	free(cfg->config_file);
+	free(cfg);
+}
+
+int
+config_set(struct config *cfg, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	const struct config_option *o = option_find(name);
+
+	if (o == NULL) {
+		snprintf(err, errlen, "unknown option '%s'", name);
+		return -1;
+	}
+	return set_value(cfg, o, value, err, errlen);
+}
+
+int
+config_override(struct config *cfg, const char *assignment, char *err, size_t errlen)
+{
+	const char *eq = strchr(assignment, '=');
+	char *name, *value;
+	int rc;
+
+	if (eq == NULL) {
+		snprintf(err, errlen, "'%s' is not name=value", assignment);
+		return -1;
+	}
+	name = xstrndup(assignment, (size_t)(eq - assignment));
+	value = xstrdup(eq + 1);
+	rc = config_set(cfg, util_trim(name), util_trim(value), err, errlen);
+	free(name);
+	free(value);
+	return rc;
+}
+
+/* Apply one logical line (continuations already joined). */
+static int
+load_line(struct config *cfg, const char *path, int lineno, char *line, FILE *errfp)
+{
+	char err[512];
+	char *eq, *name, *value;
+
+	eq = strchr(line, '=');
+	if (eq == NULL) {
+		fprintf(errfp, "%s:%d: expected 'name = value'\n", path, lineno);
+		return 1;
+	}
+	*eq = '\0';
+	name = util_trim(line);
+	value = util_trim(eq + 1);
+	if (*name == '\0') {
+		fprintf(errfp, "%s:%d: missing option name before '='\n", path, lineno);
+		return 1;
+	}
+	if (config_set(cfg, name, value, err, sizeof(err)) < 0) {
+		fprintf(errfp, "%s:%d: %s\n", path, lineno, err);
+		return 1;
+	}
+	return 0;
+}
+
+int
+config_load_file(struct config *cfg, const char *path, FILE *errfp)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL, *logical = NULL;
+	size_t cap = 0, loglen = 0;
+	int lineno = 0, start = 0, errors = 0;
+
+	if (fp == NULL) {
+		fprintf(errfp, "%s: cannot read: %s\n", path, strerror(errno));
+		return -1;
+	}
+	free(cfg->config_file);
+	cfg->config_file = xstrdup(path);
+	for (;;) {
+		ssize_t n = getline(&line, &cap, fp);
+		char *p;
+
+		if (n >= 0) {
+			lineno++;
+			if ((p = strchr(line, '#')) != NULL)
+				*p = '\0';
+			p = line;
+			if ((*p == ' ' || *p == '\t') && logical != NULL) {
+				/* continuation of the previous value */
+				size_t add = strlen(util_trim(p));
+				if (add > 0) {
+					logical = xrealloc(logical, loglen + add + 2);
+					logical[loglen++] = ' ';
+					memcpy(logical + loglen, util_trim(p), add + 1);
+					loglen += add;
+				}
+				continue;
+			}
+		}
+		if (logical != NULL) {
+			errors += load_line(cfg, path, start, logical, errfp);
+			free(logical);
+			logical = NULL;
+		}
+		if (n < 0)
+			break;
+		p = util_trim(line);
+		if (*p == '\0')
+			continue;
+		if (line[0] == ' ' || line[0] == '\t') {
+			fprintf(errfp, "%s:%d: continuation line without an option before it\n",
+			    path, lineno);
+			errors++;
+			continue;
+		}
+		loglen = strlen(p);
+		logical = xstrdup(p);
+		start = lineno;
+	}
+	free(line);
+	fclose(fp);
+	return errors;
+}
+
+static int
+valid_hop(const char *hop)
+{
+	return strncmp(hop, "smtp:", 5) == 0 || strncmp(hop, "lmtp:", 5) == 0 ||
+	    strncmp(hop, "maildir:", 8) == 0;
+}
+
+int
+config_validate(const struct config *cfg, char *err, size_t errlen)
+{
+	if (*cfg->state_dir == '\0') {
+		snprintf(err, errlen, "state_dir must not be empty");
+		return -1;
+	}
+	if (*cfg->inbound_listen == '\0' && *cfg->outbound_listen == '\0') {
+		snprintf(err, errlen, "no listener: set inbound_listen or outbound_listen");
+		return -1;
+	}
+	if (!valid_hop(cfg->inbound_next_hop)) {
+		snprintf(err, errlen, "inbound_next_hop: '%s' is not smtp:, lmtp: or maildir:",
+		    cfg->inbound_next_hop);
+		return -1;
+	}
+	if (!valid_hop(cfg->outbound_next_hop)) {
+		snprintf(err, errlen, "outbound_next_hop: '%s' is not smtp:, lmtp: or maildir:",
+		    cfg->outbound_next_hop);
+		return -1;
+	}
+	if ((*cfg->tls_cert_file == '\0') != (*cfg->tls_key_file == '\0')) {
+		snprintf(err, errlen, "tls_cert_file and tls_key_file go together");
+		return -1;
+	}
+	if (cfg->retry_min == 0 || cfg->retry_max < cfg->retry_min) {
+		snprintf(err, errlen, "retry_min must be > 0 and <= retry_max");
+		return -1;
+	}
+	if (cfg->delivery_concurrency < 1 || cfg->max_sessions < 1) {
+		snprintf(err, errlen, "delivery_concurrency and max_sessions must be >= 1");
+		return -1;
+	}
+	if (cfg->command_line_limit < 512) {
+		snprintf(err, errlen, "command_line_limit must be at least 512 (RFC 5321)");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+format_value(const struct config *cfg, const struct config_option *o, char *buf, size_t len)
+{
+	const void *field = (const char *)cfg + o->offset;
+
+	switch (o->type) {
+	case CONFIG_STR:
+		snprintf(buf, len, "%s", *(char *const *)field);
+		break;
+	case CONFIG_LIST: {
+		size_t off = 0;
+		buf[0] = '\0';
+		for (char *const *p = *(char **const *)field; *p && off < len; p++)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s",
+			    off ? " " : "", *p);
+		break;
+	}
+	case CONFIG_BOOL:
+		snprintf(buf, len, "%s", *(const int64_t *)field ? "yes" : "no");
+		break;
+	case CONFIG_TIME:
+		snprintf(buf, len, "%llds", (long long)*(const int64_t *)field);
+		break;
+	case CONFIG_MSEC:
+		snprintf(buf, len, "%lldms", (long long)*(const int64_t *)field);
+		break;
+	case CONFIG_INT:
+	case CONFIG_SIZE:
+		snprintf(buf, len, "%lld", (long long)*(const int64_t *)field);
+		break;
+	}
+}
+
+void
+config_dump(const struct config *cfg, FILE *fp, int only_changed)
+{
+	struct config *def = only_changed ? config_new() : NULL;
+	char buf[4096], dbuf[4096];
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(options); i++) {
+		format_value(cfg, &options[i], buf, sizeof(buf));
+		if (def != NULL) {
+			format_value(def, &options[i], dbuf, sizeof(dbuf));
+			if (strcmp(buf, dbuf) == 0)
+				continue;
+		}
+		fprintf(fp, "%s = %s\n", options[i].name, buf);
+	}
+	config_free(def);
+}
+
+char *
+config_state_path(const struct config *cfg, const char *rel)
+{
+	if (rel[0] == '/')
+		return xstrdup(rel);
+	return xasprintf("%s/%s", cfg->state_dir, rel);
+}
+
+int
+config_is_local_domain(const struct config *cfg, const char *domain)
+{
+	for (char **p = cfg->local_domains; p && *p; p++)
+		if (util_strcasecmp(*p, domain) == 0)
+			return 1;
+	return 0;
+}

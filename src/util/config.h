@@ -1,0 +1,120 @@
+/*
+ * config.h - sekisho's settings: one struct, passed explicitly.
+ *
+ * A config file holds "name = value" lines; '#' starts a comment, a line that
+ * begins with white space continues the previous value (as in Postfix's
+ * main.cf).  Both programs accept "-o name=value" to override any setting.
+ * Every option has a default, so an empty file (or none) is a working
+ * embedded set-up; see docs/configuration.md for each option.
+ */
+#ifndef SEKISHO_CONFIG_H
+#define SEKISHO_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct config {
+	char *config_file;		/* the file read, or NULL */
+
+	/* where state lives */
+	char *state_dir;
+	char *myhostname;
+	char *log_file;
+	char *log_level;
+
+	/* listeners and mail routing */
+	char **local_domains;		/* NULL-terminated */
+	char *inbound_listen;		/* host:port or "" (off) */
+	char *outbound_listen;
+	char *inbound_next_hop;		/* smtp:host:port, lmtp:..., maildir:path */
+	char *outbound_next_hop;
+	char **trusted_networks;	/* CIDRs allowed to relay on outbound */
+	char *auth_users_file;		/* user:argon2id lines ("" = no AUTH) */
+
+	/* TLS */
+	char *tls_cert_file;
+	char *tls_key_file;
+	char *smtp_tls_security_level;	/* none, may, encrypt (delivery) */
+
+	/* SMTP server limits */
+	int64_t message_size_limit;
+	int64_t recipient_limit;
+	int64_t command_line_limit;
+	int64_t error_limit;
+	int64_t max_sessions;
+	int64_t smtpd_timeout;		/* seconds waiting for a command */
+	int64_t data_timeout;		/* seconds of silence inside DATA */
+	char *smtp_line_endings;	/* strict or normalize */
+
+	/* queue and delivery */
+	int64_t delivery_concurrency;
+	int64_t connect_timeout;
+	int64_t delivery_timeout;
+	int64_t connection_reuse_time;
+	int64_t queue_lifetime;
+	int64_t retry_min;
+	int64_t retry_max;
+	int64_t queue_scan_interval;
+
+	/* analysis stage */
+	int64_t scan_workers;		/* 0 = one per core */
+	int64_t scan_inline_budget;	/* milliseconds */
+};
+
+enum config_type {
+	CONFIG_STR,
+	CONFIG_INT,
+	CONFIG_SIZE,		/* bytes, with k/m/g suffixes */
+	CONFIG_TIME,		/* seconds, with s/m/h/d suffixes */
+	CONFIG_MSEC,		/* milliseconds, with ms/s suffixes */
+	CONFIG_BOOL,
+	CONFIG_LIST,		/* words split on spaces and commas */
+};
+
+struct config_option {
+	const char *name;
+	enum config_type type;
+	size_t offset;
+	const char *def;
+	const char *const *choices;	/* NULL or NULL-terminated enum values */
+	const char *doc;
+};
+
+/* All options, in documentation order. */
+const struct config_option *config_options(size_t *count);
+
+/* A config with every default set.  Never NULL. */
+struct config *config_new(void);
+void config_free(struct config *cfg);
+
+/*
+ * Set one option from its text form. 0, or -1 with a message in err
+ * ("unknown option", "bad time value '5x'").
+ */
+int config_set(struct config *cfg, const char *name, const char *value,
+    char *err, size_t errlen);
+
+/*
+ * Read a file.  Each error is reported to errfp as "file:line: message".
+ * Returns the number of errors (0 on success); -1 if the file cannot be read.
+ */
+int config_load_file(struct config *cfg, const char *path, FILE *errfp);
+
+/* Apply "name=value" (the -o argument). 0 or -1 with err. */
+int config_override(struct config *cfg, const char *assignment,
+    char *err, size_t errlen);
+
+/* Check relations between options. 0, or -1 with a message in err. */
+int config_validate(const struct config *cfg, char *err, size_t errlen);
+
+/* Print every option as "name = value" (like postconf). */
+void config_dump(const struct config *cfg, FILE *fp, int only_changed);
+
+/* Join state_dir and a relative path (absolute paths pass). Caller frees. */
+char *config_state_path(const struct config *cfg, const char *rel);
+
+/* Is domain (ASCII, any case) one of local_domains? */
+int config_is_local_domain(const struct config *cfg, const char *domain);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * util.h - leaf helpers: memory that never returns NULL, fatal errors,
+ * strings and time.  Nothing here knows about mail.
+ */
+#ifndef SEKISHO_UTIL_H
+#define SEKISHO_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
+#define UTIL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define UTIL_NORETURN __attribute__((noreturn))
+#define UTIL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define UTIL_NORETURN
+#define UTIL_PRINTF(f, a)
+#endif
+
+/* Allocation failure is a broken invariant for a mail daemon: we panic. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) UTIL_PRINTF(1, 2);
+
+/* panic: a broken invariant (aborts).  fatal: bad config or start-up (exit 1). */
+void panic(const char *fmt, ...) UTIL_PRINTF(1, 2) UTIL_NORETURN;
+void fatal(const char *fmt, ...) UTIL_PRINTF(1, 2) UTIL_NORETURN;
+
+/* Copy with truncation; always NUL-terminates when size > 0. Returns strlen(src). */
+size_t util_strlcpy(char *dst, const char *src, size_t size);
+/* ASCII-only case-insensitive compare, independent of the locale. */
+int util_strcasecmp(const char *a, const char *b);
+int util_strncasecmp(const char *a, const char *b, size_t n);
+/* Lower-case an ASCII string in place; returns s. */
+char *util_lowercase(char *s);
+/* Trim ASCII whitespace at both ends, in place; returns the trimmed start. */
+char *util_trim(char *s);
+
+/* Wall clock and monotonic clock. */
+int64_t util_now_ms(void);        /* CLOCK_REALTIME in milliseconds */
+int64_t util_mono_ms(void);       /* CLOCK_MONOTONIC in milliseconds */
+
+/* Write all of buf, retrying on EINTR and short writes. 0 or -1 (errno set). */
+int util_write_all(int fd, const void *buf, size_t len);
+/* Make directory and parents (mode 0700 for new ones). 0 or -1. */
+int util_mkdirs(const char *path, mode_t mode);
+/* fsync a directory by path. 0 or -1. */
+int util_fsync_dir(const char *path);
+/* Read a whole file (max bytes) into a NUL-terminated buffer. Caller frees. */
+char *util_read_file(const char *path, size_t max, size_t *len);
+
+#endif
