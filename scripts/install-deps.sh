@@ -9,7 +9,7 @@ build-essential cmake pkg-config
 libevent-dev libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev
 libglib2.0-dev libgmime-3.0-dev
 libcmocka-dev
-swaks postfix
+swaks postfix python3
 clang libclang-rt-14-dev
 valgrind
 "

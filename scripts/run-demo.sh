@@ -1,0 +1,30 @@
+#!/bin/sh
+# run-demo.sh - start sekishod on its embedded defaults for a first look.
+# Called by `make run`.  State (spool, SQLite store, Maildir sink, a
+# self-signed certificate for STARTTLS) lives in ./state.
+set -eu
+BUILD=${1:-build}
+STATE=${SEKISHO_STATE:-state}
+mkdir -p "$STATE"
+if [ ! -f "$STATE/tls.crt" ]; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=localhost" \
+		-keyout "$STATE/tls.key" -out "$STATE/tls.crt" >/dev/null 2>&1
+	chmod 600 "$STATE/tls.key"
+fi
+cat <<MSG
+
+sekishod is starting with its embedded defaults:
+  inbound  SMTP  127.0.0.1:2525  (mail for sekisho.test)
+  outbound SMTP  127.0.0.1:5870  (relay for 127.0.0.0/8)
+  store and spool in ./$STATE, delivered mail in ./$STATE/sink/<recipient>/new/
+
+Try, from another terminal:
+  swaks --server 127.0.0.1:2525 --to alice@sekisho.test --from bob@example.org
+  ls $STATE/sink/alice@sekisho.test/new/
+  $BUILD/sekisho -o state_dir=$STATE queue list
+
+Stop with Ctrl-C.
+
+MSG
+exec "$BUILD/sekishod" -o state_dir="$STATE" \
+	-o tls_cert_file="$STATE/tls.crt" -o tls_key_file="$STATE/tls.key"

@@ -1,0 +1,19 @@
+/*
+ * common.h - what both programs do the same way: read -c and -o so that
+ * sekishod and sekisho always agree on the state they use.
+ */
+#ifndef SEKISHO_CMD_COMMON_H
+#define SEKISHO_CMD_COMMON_H
+
+#include "util/config.h"
+
+/*
+ * Parse the leading -c FILE and -o name=value options of argv (stops at the
+ * first other argument; *argi is set to it).  Loads the file, applies the
+ * overrides in order, fills derived defaults (myhostname) and validates.
+ * Prints errors to stderr and returns NULL when anything is wrong.
+ * check_only: report every file error (for "config check") instead of the first.
+ */
+struct config *cmd_load_config(int argc, char **argv, int *argi, const char *usage);
+
+#endif
