@@ -44,7 +44,8 @@ int spool_finish(struct spool_file *f);
 void spool_abort(struct spool_file *f);
 /* spool_finish() + spool_sync(). */
 int spool_commit(struct spool_file *f);
-/* fsync queue/ (after one or more spool_finish()). */
+/* fsync queue/ (after one or more spool_finish()).  On -1 the batch is not
+ * durable: spool_remove() each of its messages and answer 451. */
 int spool_sync(struct spool *sp);
 
 /* Path of queue/ID (caller frees) and opening it read-only (fd or -1). */
@@ -55,7 +56,8 @@ int spool_remove(struct spool *sp, const char *id);
 
 /* Start-up: remove every tmp/ file, and every queue/ file for which
  * known(id, arg) returns 0 (bytes of a message that was never acknowledged).
- * Returns the number of files removed, or -1. */
+ * known == NULL keeps every queue/ file.  Returns the number of files
+ * removed, or -1. */
 int spool_recover(struct spool *sp, int (*known)(const char *id, void *arg), void *arg);
 
 /*

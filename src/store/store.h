@@ -53,7 +53,8 @@ int store_rollback(struct store *st);
 /* A new message and its recipients. */
 int store_msg_insert(struct store *st, const struct envelope *env,
     const struct queue_info *qi);
-/* Rewrite the state, schedule and per-recipient status/reply. */
+/* Rewrite the state, schedule and per-recipient status/reply.  -1 also when
+ * the message, or a recipient index of env, is not in the store. */
 int store_msg_update(struct store *st, const struct envelope *env,
     const struct queue_info *qi);
 /* 0 found, 1 not found, -1 error. *envp (caller frees with envelope_free)
@@ -78,6 +79,9 @@ int store_msg_due(struct store *st, int64_t now_ms, char (*ids)[QUEUE_ID_SIZE],
 int64_t store_msg_count(struct store *st, enum msg_state state);
 
 void queue_info_clear(struct queue_info *qi);
+/* "received", "queued", "quarantined", "held", "done"; "unknown" otherwise. */
 const char *store_state_name(enum msg_state state);
+/* The reverse (ASCII case-insensitive): 0, or -1 for an unknown name. */
+int store_state_parse(const char *name, enum msg_state *out);
 
 #endif

@@ -1,0 +1,857 @@
+/*
+ * store_sqlite.c - store.h over SQLite 3.
+ *
+ * Durability: WAL journal with synchronous=FULL, so a transaction is on disk
+ * (the WAL fsynced) when COMMIT returns; that is what lets the SMTP server
+ * say "250" after store_commit().  Every write that is not inside
+ * store_begin()/store_commit() runs in its own BEGIN IMMEDIATE transaction,
+ * so a message row and its recipient rows appear and change together.
+ *
+ * Concurrency: one struct store is one connection, for one thread at a time.
+ * Many connections (threads, processes) may share one file: writers take the
+ * write lock up front (BEGIN IMMEDIATE) and wait up to STORE_BUSY_MS for it,
+ * since in WAL mode a deferred transaction that reads first and writes later
+ * can fail with SQLITE_BUSY without waiting at all.
+ *
+ * Schema: PRAGMA user_version is the schema version; migrations[] moves a
+ * database from any older version to the current one inside one write
+ * transaction (so two processes opening a new file at once are serialised),
+ * and records each step in the schema_version table.  A database newer than
+ * this program is refused rather than guessed at.
+ *
+ * Statements are prepared on first use and kept per connection.  A
+ * statement is always reset before the function that stepped it returns,
+ * so callbacks (store_msg_foreach) may call back into the same store.
+ *
+ * Failure: -1 with the reason in store_errmsg() ("insert message: UNIQUE
+ * constraint failed: messages.id").  A failed store_commit() rolls the
+ * transaction back, so the connection is usable again; store_rollback()
+ * outside a transaction is a no-op.  Memory returned to the caller (the
+ * envelope, queue_info strings) is the caller's to free.
+ */
+#include "store/store.h"
+#include "util/util.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_BUSY_MS	10000
+#define FOREACH_BATCH	256
+
+/* Each entry moves the schema from version i to i + 1.  Append only. */
+static const char *const migrations[] = {
+	/* 1: messages, recipients, the version log. */
+	"CREATE TABLE schema_version ("
+	"  version INTEGER PRIMARY KEY,"
+	"  applied_ms INTEGER NOT NULL);"
+	"CREATE TABLE messages ("
+	"  id TEXT PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 23),"
+	"  listener TEXT,"
+	"  client_addr TEXT,"
+	"  client_name TEXT,"
+	"  helo TEXT,"
+	"  tls TEXT,"
+	"  auth_user TEXT,"
+	"  mail_from TEXT,"
+	"  body INTEGER NOT NULL DEFAULT 0,"
+	"  smtputf8 INTEGER NOT NULL DEFAULT 0,"
+	"  ret INTEGER NOT NULL DEFAULT 0,"
+	"  envid TEXT,"
+	"  received_ms INTEGER NOT NULL DEFAULT 0,"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  state INTEGER NOT NULL CHECK (state BETWEEN 1 AND 5),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL DEFAULT 0,"
+	"  next_try_ms INTEGER NOT NULL DEFAULT 0,"
+	"  action TEXT,"
+	"  last_error TEXT);"
+	"CREATE TABLE recipients ("
+	"  msg_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+	"  idx INTEGER NOT NULL,"
+	"  addr TEXT NOT NULL,"
+	"  orcpt TEXT,"
+	"  notify INTEGER NOT NULL DEFAULT 0,"
+	"  status INTEGER NOT NULL DEFAULT 0,"
+	"  reply TEXT,"
+	"  PRIMARY KEY (msg_id, idx)) WITHOUT ROWID;"
+	"CREATE INDEX messages_due ON messages(state, next_try_ms);"
+	"CREATE INDEX messages_age ON messages(state, created_ms);"
+	"CREATE INDEX messages_created ON messages(created_ms);",
+};
+#define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
+
+#define MSG_COLUMNS \
+	"id, listener, client_addr, client_name, helo, tls, auth_user," \
+	" mail_from, body, smtputf8, ret, envid, received_ms, size, state," \
+	" attempts, created_ms, next_try_ms, action, last_error"
+
+enum stmt_id {
+	S_BEGIN,
+	S_BEGIN_IMMEDIATE,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
+	S_MSG_INSERT,
+	S_RCPT_INSERT,
+	S_MSG_UPDATE,
+	S_RCPT_UPDATE,
+	S_MSG_GET,
+	S_RCPT_GET,
+	S_MSG_DELETE,
+	S_MSG_DUE,
+	S_MSG_PAGE_ALL,
+	S_MSG_PAGE_STATE,
+	S_COUNT_ALL,
+	S_COUNT_STATE,
+	S_COUNT_
+};
+
+static const char *const stmt_sql[S_COUNT_] = {
+	[S_BEGIN] = "BEGIN",
+	[S_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT store_op",
+	[S_RELEASE] = "RELEASE store_op",
+	[S_ROLLBACK_TO] = "ROLLBACK TO store_op",
+	[S_MSG_INSERT] = "INSERT INTO messages (" MSG_COLUMNS ") VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+	    " ?15, ?16, ?17, ?18, ?19, ?20)",
+	[S_RCPT_INSERT] = "INSERT INTO recipients"
+	    " (msg_id, idx, addr, orcpt, notify, status, reply)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_MSG_UPDATE] = "UPDATE messages SET state = ?2, attempts = ?3,"
+	    " next_try_ms = ?4, action = ?5, last_error = ?6 WHERE id = ?1",
+	[S_RCPT_UPDATE] = "UPDATE recipients SET status = ?3, reply = ?4"
+	    " WHERE msg_id = ?1 AND idx = ?2",
+	[S_MSG_GET] = "SELECT " MSG_COLUMNS " FROM messages WHERE id = ?1",
+	[S_RCPT_GET] = "SELECT addr, orcpt, notify, status, reply"
+	    " FROM recipients WHERE msg_id = ?1 ORDER BY idx",
+	[S_MSG_DELETE] = "DELETE FROM messages WHERE id = ?1",
+	[S_MSG_DUE] = "SELECT id FROM messages WHERE state = ?1"
+	    " AND next_try_ms <= ?2 ORDER BY next_try_ms, id LIMIT ?3",
+	/* Keyset pages: (created_ms, id) after the last one seen. */
+	[S_MSG_PAGE_ALL] = "SELECT created_ms, id FROM messages"
+	    " WHERE (created_ms, id) > (?1, ?2)"
+	    " ORDER BY created_ms, id LIMIT ?3",
+	[S_MSG_PAGE_STATE] = "SELECT created_ms, id FROM messages"
+	    " WHERE state = ?4 AND (created_ms, id) > (?1, ?2)"
+	    " ORDER BY created_ms, id LIMIT ?3",
+	[S_COUNT_ALL] = "SELECT count(*) FROM messages",
+	[S_COUNT_STATE] = "SELECT count(*) FROM messages WHERE state = ?1",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT_];
+	char err[512];
+};
+
+static void store_seterr(struct store *st, const char *fmt, ...) UTIL_PRINTF(2, 3);
+
+static void
+store_seterr(struct store *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->err, sizeof(st->err), fmt, ap);
+	va_end(ap);
+}
+
+/* "what: sqlite's message" into st->err; always returns -1. */
+static int
+db_fail(struct store *st, const char *what)
+{
+	store_seterr(st, "%s: %s", what, sqlite3_errmsg(st->db));
+	return -1;
+}
+
+static sqlite3_stmt *
+stmt_get(struct store *st, enum stmt_id id)
+{
+	if (st->stmt[id] == NULL &&
+	    sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+	    &st->stmt[id], NULL) != SQLITE_OK) {
+		db_fail(st, "prepare");
+		st->stmt[id] = NULL;
+		return NULL;
+	}
+	return st->stmt[id];
+}
+
+static void
+stmt_done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+/* Run a statement without result rows (BEGIN, COMMIT...). */
+static int
+stmt_exec(struct store *st, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt *s = stmt_get(st, id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_fail(st, what);
+		stmt_done(s);
+		return -1;
+	}
+	stmt_done(s);
+	return 0;
+}
+
+static int
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
+}
+
+static char *
+col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+/*
+ * Implicit transactions.  Outside store_begin() a write takes its own
+ * BEGIN IMMEDIATE ... COMMIT, and a multi-statement read a deferred BEGIN so
+ * it sees one snapshot.  Inside store_begin() a write runs in a savepoint,
+ * so a call that fails half-way (message row in, a recipient refused)
+ * leaves nothing behind and the caller's transaction goes on.
+ */
+enum tx_kind { TX_NONE, TX_OWN, TX_SAVEPOINT };
+
+static int
+tx_enter(struct store *st, int write, enum tx_kind *kind)
+{
+	if (sqlite3_get_autocommit(st->db)) {
+		*kind = TX_OWN;
+		return stmt_exec(st, write ? S_BEGIN_IMMEDIATE : S_BEGIN, "begin");
+	}
+	*kind = write ? TX_SAVEPOINT : TX_NONE;
+	return write ? stmt_exec(st, S_SAVEPOINT, "savepoint") : 0;
+}
+
+/* End what tx_enter() started: commit when rc >= 0, else roll back.
+ * Returns rc, or -1 when the commit fails.  The first error is kept. */
+static int
+tx_leave(struct store *st, enum tx_kind kind, int rc)
+{
+	char saved[sizeof(st->err)];
+
+	switch (kind) {
+	case TX_NONE:
+		return rc;
+	case TX_OWN:
+		if (rc >= 0) {
+			if (stmt_exec(st, S_COMMIT, "commit") == 0)
+				return rc;
+			rc = -1;
+		}
+		memcpy(saved, st->err, sizeof(saved));
+		if (!sqlite3_get_autocommit(st->db))
+			stmt_exec(st, S_ROLLBACK, "rollback");
+		memcpy(st->err, saved, sizeof(saved));
+		return rc;
+	case TX_SAVEPOINT:
+		memcpy(saved, st->err, sizeof(saved));
+		if (rc < 0 && stmt_exec(st, S_ROLLBACK_TO, "rollback to savepoint") < 0)
+			rc = -1;
+		if (stmt_exec(st, S_RELEASE, "release savepoint") < 0)
+			rc = -1;
+		if (rc < 0)
+			memcpy(st->err, saved, sizeof(saved));
+		return rc;
+	}
+	return -1;
+}
+
+/* ---- open, close, schema ---- */
+
+static int
+exec_sql(struct store *st, const char *sql, const char *what)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		store_seterr(st, "%s: %s", what, msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pragma_int(struct store *st, const char *sql, int *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_fail(st, sql);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return db_fail(st, sql);
+	return 0;
+}
+
+static int
+set_wal(struct store *st, const char *path)
+{
+	sqlite3_stmt *s;
+	const unsigned char *mode;
+	int rc, ok = 0;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s, NULL) != SQLITE_OK)
+		return db_fail(st, "journal_mode");
+	/* Switching to WAL can report SQLITE_BUSY without calling the busy
+	 * handler while another connection opens or converts the same new
+	 * file, so this one statement waits for itself. */
+	for (int waited = 0;; waited += 10) {
+		rc = sqlite3_step(s);
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= STORE_BUSY_MS)
+			break;
+		sqlite3_reset(s);
+		sqlite3_sleep(10);
+	}
+	if (rc == SQLITE_ROW) {
+		mode = sqlite3_column_text(s, 0);
+		ok = mode != NULL && (strcmp((const char *)mode, "wal") == 0 ||
+		    (strcmp((const char *)mode, "memory") == 0 &&
+		    strcmp(path, ":memory:") == 0));
+		if (!ok)
+			store_seterr(st, "journal_mode: WAL refused (mode %s)",
+			    mode ? (const char *)mode : "?");
+	} else {
+		db_fail(st, "journal_mode");
+	}
+	sqlite3_finalize(s);
+	return ok ? 0 : -1;
+}
+
+static int
+migrate(struct store *st)
+{
+	int version;
+	enum tx_kind own;
+	char sql[128];
+
+	if (tx_enter(st, 1, &own) < 0)
+		return -1;
+	if (pragma_int(st, "PRAGMA user_version", &version) < 0)
+		goto fail;
+	if (version > SCHEMA_VERSION) {
+		store_seterr(st, "database schema version %d is newer than"
+		    " this program's (%d)", version, SCHEMA_VERSION);
+		goto fail;
+	}
+	for (; version < SCHEMA_VERSION; version++) {
+		snprintf(sql, sizeof(sql), "migration %d", version + 1);
+		if (exec_sql(st, migrations[version], sql) < 0)
+			goto fail;
+		snprintf(sql, sizeof(sql), "INSERT INTO schema_version"
+		    " VALUES (%d, %lld); PRAGMA user_version = %d",
+		    version + 1, (long long)util_now_ms(), version + 1);
+		if (exec_sql(st, sql, "schema version") < 0)
+			goto fail;
+	}
+	return tx_leave(st, own, 0);
+fail:
+	return tx_leave(st, own, -1);
+}
+
+struct store *
+store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	int rc, fk = 0;
+
+	if (!sqlite3_threadsafe()) {
+		store_seterr(st, "sqlite3 was built without thread support");
+		goto fail;
+	}
+	/* NOMUTEX: a connection is used by one thread at a time (store.h). */
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		store_seterr(st, "open %s: %s", path,
+		    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	/* Before anything that may wait for another connection. */
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+	if (exec_sql(st, "PRAGMA foreign_keys = ON", "foreign_keys") < 0 ||
+	    pragma_int(st, "PRAGMA foreign_keys", &fk) < 0)
+		goto fail;
+	if (!fk) {
+		store_seterr(st, "sqlite3 was built without foreign keys");
+		goto fail;
+	}
+	if (set_wal(st, path) < 0 ||
+	    exec_sql(st, "PRAGMA synchronous = FULL", "synchronous") < 0 ||
+	    migrate(st) < 0)
+		goto fail;
+	return st;
+fail:
+	if (err != NULL && errlen > 0)
+		util_strlcpy(err, st->err, errlen);
+	store_close(st);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < S_COUNT_; i++)
+		sqlite3_finalize(st->stmt[i]);
+	/* A transaction left open is rolled back by sqlite3_close. */
+	if (st->db != NULL)
+		sqlite3_close(st->db);
+	free(st);
+}
+
+const char *
+store_errmsg(struct store *st)
+{
+	return st ? st->err : "no store";
+}
+
+int
+store_begin(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db)) {
+		store_seterr(st, "begin: a transaction is already open");
+		return -1;
+	}
+	return stmt_exec(st, S_BEGIN_IMMEDIATE, "begin");
+}
+
+int
+store_commit(struct store *st)
+{
+	if (sqlite3_get_autocommit(st->db)) {
+		store_seterr(st, "commit: no transaction is open");
+		return -1;
+	}
+	/* Commits, or rolls back and keeps the commit's error. */
+	return tx_leave(st, TX_OWN, 0);
+}
+
+int
+store_rollback(struct store *st)
+{
+	if (sqlite3_get_autocommit(st->db))
+		return 0;
+	return stmt_exec(st, S_ROLLBACK, "rollback");
+}
+
+/* ---- messages ---- */
+
+static int
+insert_rows(struct store *st, const struct envelope *env, const struct queue_info *qi)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt_get(st, S_MSG_INSERT)) == NULL)
+		return -1;
+	bind_text(s, 1, env->id);
+	bind_text(s, 2, env->listener);
+	bind_text(s, 3, env->client_addr);
+	bind_text(s, 4, env->client_name);
+	bind_text(s, 5, env->helo);
+	bind_text(s, 6, env->tls);
+	bind_text(s, 7, env->auth_user);
+	bind_text(s, 8, env->mail_from);
+	sqlite3_bind_int(s, 9, (int)env->body);
+	sqlite3_bind_int(s, 10, env->smtputf8);
+	sqlite3_bind_int(s, 11, (int)env->ret);
+	bind_text(s, 12, env->envid);
+	sqlite3_bind_int64(s, 13, env->received_ms);
+	sqlite3_bind_int64(s, 14, env->size);
+	sqlite3_bind_int(s, 15, (int)qi->state);
+	sqlite3_bind_int(s, 16, qi->attempts);
+	sqlite3_bind_int64(s, 17, qi->created_ms);
+	sqlite3_bind_int64(s, 18, qi->next_try_ms);
+	bind_text(s, 19, qi->action);
+	bind_text(s, 20, qi->last_error);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		db_fail(st, "insert message");
+	stmt_done(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+
+	if ((s = stmt_get(st, S_RCPT_INSERT)) == NULL)
+		return -1;
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		const struct rcpt *r = &env->rcpt[i];
+
+		bind_text(s, 1, env->id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)i);
+		bind_text(s, 3, r->addr);
+		bind_text(s, 4, r->orcpt);
+		sqlite3_bind_int(s, 5, r->notify);
+		sqlite3_bind_int(s, 6, (int)r->status);
+		bind_text(s, 7, r->reply);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_DONE)
+			db_fail(st, "insert recipient");
+		stmt_done(s);
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
+int
+store_msg_insert(struct store *st, const struct envelope *env,
+    const struct queue_info *qi)
+{
+	enum tx_kind own;
+
+	if (tx_enter(st, 1, &own) < 0)
+		return -1;
+	return tx_leave(st, own, insert_rows(st, env, qi));
+}
+
+static int
+update_rows(struct store *st, const struct envelope *env, const struct queue_info *qi)
+{
+	sqlite3_stmt *s;
+	int rc, changed;
+
+	if ((s = stmt_get(st, S_MSG_UPDATE)) == NULL)
+		return -1;
+	bind_text(s, 1, env->id);
+	sqlite3_bind_int(s, 2, (int)qi->state);
+	sqlite3_bind_int(s, 3, qi->attempts);
+	sqlite3_bind_int64(s, 4, qi->next_try_ms);
+	bind_text(s, 5, qi->action);
+	bind_text(s, 6, qi->last_error);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		db_fail(st, "update message");
+	stmt_done(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (sqlite3_changes(st->db) != 1) {
+		store_seterr(st, "update message: no message %s", env->id);
+		return -1;
+	}
+
+	if ((s = stmt_get(st, S_RCPT_UPDATE)) == NULL)
+		return -1;
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		bind_text(s, 1, env->id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)i);
+		sqlite3_bind_int(s, 3, (int)env->rcpt[i].status);
+		bind_text(s, 4, env->rcpt[i].reply);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_DONE)
+			db_fail(st, "update recipient");
+		stmt_done(s);
+		if (rc != SQLITE_DONE)
+			return -1;
+		changed = sqlite3_changes(st->db);
+		if (changed != 1) {
+			store_seterr(st, "update recipient: message %s has no"
+			    " recipient %zu", env->id, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+store_msg_update(struct store *st, const struct envelope *env,
+    const struct queue_info *qi)
+{
+	enum tx_kind own;
+
+	if (tx_enter(st, 1, &own) < 0)
+		return -1;
+	return tx_leave(st, own, update_rows(st, env, qi));
+}
+
+/* 0 found, 1 not found, -1 error; inside a read transaction. */
+static int
+get_rows(struct store *st, const char *id, struct envelope **envp,
+    struct queue_info *qi)
+{
+	sqlite3_stmt *s;
+	struct envelope *env = NULL;
+	int rc;
+
+	if ((s = stmt_get(st, S_MSG_GET)) == NULL)
+		return -1;
+	bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		stmt_done(s);
+		if (rc == SQLITE_DONE)
+			return 1;
+		return db_fail(st, "get message");
+	}
+	if (envp != NULL) {
+		env = envelope_new();
+		util_strlcpy(env->id, (const char *)sqlite3_column_text(s, 0),
+		    sizeof(env->id));
+		env->listener = col_text(s, 1);
+		env->client_addr = col_text(s, 2);
+		env->client_name = col_text(s, 3);
+		env->helo = col_text(s, 4);
+		env->tls = col_text(s, 5);
+		env->auth_user = col_text(s, 6);
+		env->mail_from = col_text(s, 7);
+		env->body = (enum body_type)sqlite3_column_int(s, 8);
+		env->smtputf8 = sqlite3_column_int(s, 9);
+		env->ret = (enum dsn_ret)sqlite3_column_int(s, 10);
+		env->envid = col_text(s, 11);
+		env->received_ms = sqlite3_column_int64(s, 12);
+		env->size = sqlite3_column_int64(s, 13);
+	}
+	if (qi != NULL) {
+		memset(qi, 0, sizeof(*qi));
+		qi->state = (enum msg_state)sqlite3_column_int(s, 14);
+		qi->attempts = sqlite3_column_int(s, 15);
+		qi->created_ms = sqlite3_column_int64(s, 16);
+		qi->next_try_ms = sqlite3_column_int64(s, 17);
+		qi->action = col_text(s, 18);
+		qi->last_error = col_text(s, 19);
+	}
+	stmt_done(s);
+	if (env == NULL)
+		return 0;
+
+	if ((s = stmt_get(st, S_RCPT_GET)) == NULL)
+		goto fail;
+	bind_text(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *addr = sqlite3_column_text(s, 0);
+		const unsigned char *orcpt = sqlite3_column_text(s, 1);
+		struct rcpt *r;
+
+		r = envelope_add_rcpt(env, addr ? (const char *)addr : "",
+		    (const char *)orcpt, sqlite3_column_int(s, 2));
+		r->status = (enum rcpt_status)sqlite3_column_int(s, 3);
+		r->reply = col_text(s, 4);
+	}
+	if (rc != SQLITE_DONE)
+		db_fail(st, "get recipients");
+	stmt_done(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	*envp = env;
+	return 0;
+fail:
+	envelope_free(env);
+	if (qi != NULL)
+		queue_info_clear(qi);
+	return -1;
+}
+
+int
+store_msg_get(struct store *st, const char *id, struct envelope **envp,
+    struct queue_info *qi)
+{
+	enum tx_kind own;
+
+	if (envp != NULL)
+		*envp = NULL;
+	if (tx_enter(st, 0, &own) < 0)
+		return -1;
+	return tx_leave(st, own, get_rows(st, id, envp, qi));
+}
+
+int
+store_msg_delete(struct store *st, const char *id)
+{
+	sqlite3_stmt *s;
+	enum tx_kind own;
+	int rc;
+
+	if (tx_enter(st, 1, &own) < 0)
+		return -1;
+	if ((s = stmt_get(st, S_MSG_DELETE)) == NULL)
+		return tx_leave(st, own, -1);
+	bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		db_fail(st, "delete message");
+	stmt_done(s);
+	if (rc != SQLITE_DONE)
+		return tx_leave(st, own, -1);
+	/* Recipients go with it: ON DELETE CASCADE. */
+	return tx_leave(st, own, sqlite3_changes(st->db) == 0 ? 1 : 0);
+}
+
+/*
+ * The walk reads ids a page at a time (keyset pagination on created_ms, id)
+ * and resets the page statement before calling back, so a callback may
+ * update, delete or even walk again on the same connection; a message
+ * deleted between its page and its turn is skipped.
+ */
+int
+store_msg_foreach(struct store *st, enum msg_state state,
+    store_msg_cb cb, void *arg)
+{
+	char (*ids)[QUEUE_ID_SIZE] = xmalloc(FOREACH_BATCH * sizeof(*ids));
+	sqlite3_int64 after_ms = INT64_MIN;
+	char after_id[QUEUE_ID_SIZE] = "";
+	int rc = 0;
+
+	for (;;) {
+		sqlite3_stmt *s = stmt_get(st, state ? S_MSG_PAGE_STATE : S_MSG_PAGE_ALL);
+		size_t n = 0;
+		int step;
+
+		if (s == NULL) {
+			rc = -1;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, after_ms);
+		sqlite3_bind_text(s, 2, after_id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(s, 3, FOREACH_BATCH);
+		if (state)
+			sqlite3_bind_int(s, 4, (int)state);
+		while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+			after_ms = sqlite3_column_int64(s, 0);
+			util_strlcpy(ids[n++], (const char *)sqlite3_column_text(s, 1),
+			    QUEUE_ID_SIZE);
+		}
+		if (step != SQLITE_DONE)
+			db_fail(st, "list messages");
+		stmt_done(s);
+		if (step != SQLITE_DONE) {
+			rc = -1;
+			break;
+		}
+		if (n > 0)
+			util_strlcpy(after_id, ids[n - 1], sizeof(after_id));
+
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			struct envelope *env;
+			struct queue_info qi;
+			int got = store_msg_get(st, ids[i], &env, &qi);
+
+			if (got < 0) {
+				rc = -1;
+				break;
+			}
+			if (got == 1)
+				continue;
+			/* A state change since the page was read: not ours. */
+			if (state == 0 || qi.state == state)
+				rc = cb(env, &qi, arg);
+			envelope_free(env);
+			queue_info_clear(&qi);
+		}
+		if (rc != 0 || n < FOREACH_BATCH)
+			break;
+	}
+	free(ids);
+	return rc;
+}
+
+int
+store_msg_due(struct store *st, int64_t now_ms, char (*ids)[QUEUE_ID_SIZE],
+    size_t max)
+{
+	sqlite3_stmt *s;
+	int n = 0, rc;
+
+	if (max == 0)
+		return 0;
+	if (max > INT32_MAX)
+		max = INT32_MAX;
+	if ((s = stmt_get(st, S_MSG_DUE)) == NULL)
+		return -1;
+	sqlite3_bind_int(s, 1, MSG_QUEUED);
+	sqlite3_bind_int64(s, 2, now_ms);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		util_strlcpy(ids[n++], (const char *)sqlite3_column_text(s, 0),
+		    QUEUE_ID_SIZE);
+	if (rc != SQLITE_DONE)
+		db_fail(st, "due messages");
+	stmt_done(s);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+int64_t
+store_msg_count(struct store *st, enum msg_state state)
+{
+	sqlite3_stmt *s = stmt_get(st, state ? S_COUNT_STATE : S_COUNT_ALL);
+	int64_t n = -1;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	if (state)
+		sqlite3_bind_int(s, 1, (int)state);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	else
+		db_fail(st, "count messages");
+	stmt_done(s);
+	return n;
+}
+
+void
+queue_info_clear(struct queue_info *qi)
+{
+	if (qi == NULL)
+		return;
+	free(qi->action);
+	free(qi->last_error);
+	memset(qi, 0, sizeof(*qi));
+}
+
+static const char *const state_names[] = {
+	[MSG_RECEIVED] = "received",
+	[MSG_QUEUED] = "queued",
+	[MSG_QUARANTINED] = "quarantined",
+	[MSG_HELD] = "held",
+	[MSG_DONE] = "done",
+};
+
+const char *
+store_state_name(enum msg_state state)
+{
+	if ((int)state < MSG_RECEIVED || (int)state > MSG_DONE)
+		return "unknown";
+	return state_names[state];
+}
+
+int
+store_state_parse(const char *name, enum msg_state *out)
+{
+	for (int i = MSG_RECEIVED; i <= MSG_DONE; i++) {
+		if (util_strcasecmp(name, state_names[i]) == 0) {
+			*out = (enum msg_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
