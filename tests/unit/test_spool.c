@@ -50,11 +50,16 @@ setup(void **state)
 
 	snprintf(fx->dir, sizeof(fx->dir), "%s/spool-test-XXXXXX",
 	    tmp && strlen(tmp) < 32 ? tmp : "/tmp");
-	if (mkdtemp(fx->dir) == NULL)
+	if (mkdtemp(fx->dir) == NULL) {
+		free(fx);
 		return -1;
+	}
 	fx->sp = spool_open(fx->dir);
-	if (fx->sp == NULL)
+	if (fx->sp == NULL) {
+		nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		free(fx);
 		return -1;
+	}
 	*state = fx;
 	return 0;
 }

@@ -45,12 +45,16 @@ setup(void **state)
 
 	snprintf(fx->dir, sizeof(fx->dir), "%s/store-test-XXXXXX",
 	    tmp && strlen(tmp) < 32 ? tmp : "/tmp");
-	if (mkdtemp(fx->dir) == NULL)
+	if (mkdtemp(fx->dir) == NULL) {
+		free(fx);
 		return -1;
+	}
 	snprintf(fx->path, sizeof(fx->path), "%s/sekisho.db", fx->dir);
 	fx->st = store_open(fx->path, err, sizeof(err));
 	if (fx->st == NULL) {
 		fprintf(stderr, "store_open: %s\n", err);
+		nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		free(fx);
 		return -1;
 	}
 	*state = fx;
