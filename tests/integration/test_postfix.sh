@@ -1,0 +1,270 @@
+#!/bin/sh
+# test_postfix.sh - a real Postfix in front of sekishod and behind it.
+#
+# One private Postfix instance (its own config, queue and data directories in
+# $T/postfix, loopback only, no chroot, no local delivery) plays both MTAs
+# around the gateway, the way Postfix's FILTER_README wires an after-queue
+# content filter:
+#
+#   swaks -> Postfix :PF_IN  (smtpd -o content_filter=sekisho:[127.0.0.1]:IN_PORT)
+#         -> sekishod inbound listener (STARTTLS required by Postfix)
+#         -> sekishod inbound_next_hop = smtp:127.0.0.1:PF_BACK (STARTTLS required)
+#         -> Postfix :PF_BACK (smtpd -o content_filter=, no filter: no loop)
+#         -> virtual(8) -> $T/mailboxes/sekisho.test/user/new/
+#
+#   swaks -> Postfix :PF_SUB -> sekishod outbound listener -> Postfix :PF_BACK
+#         -> virtual(8) -> $T/mailboxes/example.net/bob/new/
+#
+# The filter is set per smtpd service, not by domain: mail that comes back on
+# PF_BACK (or a bounce made by Postfix itself) goes through normal routing to
+# the virtual mailboxes, so the same instance never sends it to sekishod again.
+#
+# Checked: the header order Postfix / sekisho / Postfix in the delivered copy,
+# TLS on both legs, a recipient refused by sekishod becomes a Postfix bounce
+# to the sender, and mail deferred by Postfix while sekishod is down goes
+# through after a restart and a queue flush.
+. "$(dirname "$0")/lib.sh"
+
+PF_SBIN=/usr/lib/postfix/sbin
+for b in /usr/sbin/postfix /usr/sbin/postconf /usr/sbin/postqueue \
+	"$PF_SBIN/master" "$PF_SBIN/smtpd" "$PF_SBIN/smtp" "$PF_SBIN/virtual"; do
+	[ -x "$b" ] || skip "Postfix is not installed ($b is missing; Debian package postfix)"
+done
+command -v swaks >/dev/null || skip "swaks is not installed"
+getent passwd postfix >/dev/null || skip "no 'postfix' user (Debian package postfix creates it)"
+getent group postdrop >/dev/null || skip "no 'postdrop' group (Debian package postfix creates it)"
+[ "$(id -u)" = 0 ] || skip "a private Postfix instance needs root to start (master runs as root)"
+
+PF=$T/postfix
+PFCONF=$PF/etc
+PFQ=$PF/spool
+MBOX=$T/mailboxes
+PF_IN=$(free_port)
+PF_SUB=$(free_port)
+PF_BACK=$(free_port)
+IN_PORT=$(free_port)
+OUT_PORT=$(free_port)
+
+# Postfix daemons run as the postfix user and virtual(8) as nobody: they must
+# be able to pass through $T (mktemp made it 0700).
+chmod 711 "$T"
+mkdir -p "$PFCONF" "$PFQ" "$PF/data" "$MBOX"
+chown nobody:nogroup "$MBOX"
+chown postfix:postfix "$PF/data"
+make_cert
+chmod 644 "$T/tls.crt" "$T/tls.key"
+
+pf() {
+	/usr/sbin/postfix -c "$PFCONF" "$@"
+}
+
+postfix_stop() {
+	[ -f "$PFQ/pid/master.pid" ] || return 0
+	pf stop >/dev/null 2>&1
+	# postfix stop returns at once; wait until master has gone
+	wait_for 20 sh -c "! kill -0 \$(sed 's/ //g' '$PFQ/pid/master.pid') 2>/dev/null"
+	rm -f "$PFQ/pid/master.pid"
+}
+
+# Stop Postfix before lib.sh's cleanup removes its directories.
+trap 'postfix_stop; cleanup' EXIT
+
+cat >"$PFCONF/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $PFQ
+data_directory = $PF/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file_prefixes = $T
+maillog_file = $T/postfix.log
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mx.postfix.test
+mydomain = postfix.test
+myorigin = \$myhostname
+mynetworks = 127.0.0.0/8
+# no local delivery at all: nothing is for this host
+mydestination =
+local_transport = error:local delivery is disabled in this test
+alias_maps =
+alias_database =
+local_recipient_maps =
+relayhost =
+relay_domains =
+biff = no
+smtputf8_enable = no
+smtpd_banner = \$myhostname ESMTP Postfix
+smtp_host_lookup = native
+smtp_tls_security_level = may
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = $T/tls.crt
+smtpd_tls_key_file = $T/tls.key
+smtpd_tls_received_header = yes
+# retry quickly for the "sekishod is down" case
+minimal_backoff_time = 2s
+maximal_backoff_time = 4s
+queue_run_delay = 2s
+# final delivery: one Maildir per address under \$virtual_mailbox_base
+virtual_mailbox_domains = sekisho.test example.net
+virtual_mailbox_base = $MBOX
+virtual_mailbox_maps = texthash:$PFCONF/vmailbox
+virtual_uid_maps = static:$(id -u nobody)
+virtual_gid_maps = static:$(getent group nogroup | cut -d: -f3)
+EOF
+
+# virtual(8) refuses regexp substitutions for mailbox paths: list them.
+for a in user@sekisho.test carol@sekisho.test bob@example.net; do
+	printf '%s\t%s/%s/\n' "$a" "${a#*@}" "${a%@*}"
+done >"$PFCONF/vmailbox"
+
+cat >"$PFCONF/master.cf" <<EOF
+# service type  private unpriv  chroot  wakeup  maxproc command + args
+127.0.0.1:$PF_IN inet n - n - - smtpd
+  -o content_filter=sekisho:[127.0.0.1]:$IN_PORT
+127.0.0.1:$PF_SUB inet n - n - - smtpd
+  -o content_filter=sekisho:[127.0.0.1]:$OUT_PORT
+127.0.0.1:$PF_BACK inet n - n - - smtpd
+  -o content_filter=
+  -o smtpd_client_restrictions=permit_mynetworks,reject
+sekisho   unix  -       -       n       -       4       smtp
+  -o smtp_tls_security_level=encrypt
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+virtual   unix  -       n       n       -       -       virtual
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+
+pf check >"$T/postfix-check.log" 2>&1 || fail "postfix check: $(cat "$T/postfix-check.log")"
+ok "postfix check accepts the private instance"
+pf start >"$T/postfix-start.log" 2>&1 || fail "postfix start: $(cat "$T/postfix-start.log")"
+for p in "$PF_IN" "$PF_SUB" "$PF_BACK"; do
+	wait_port "$p" 30 || fail "Postfix is not listening on 127.0.0.1:$p"
+done
+ok "private Postfix listens on 127.0.0.1:$PF_IN, :$PF_SUB and :$PF_BACK"
+
+start_sekishod -o inbound_next_hop=smtp:127.0.0.1:"$PF_BACK" \
+	-o outbound_next_hop=smtp:127.0.0.1:"$PF_BACK" \
+	-o smtp_tls_security_level=encrypt \
+	-o tls_cert_file="$T/tls.crt" -o tls_key_file="$T/tls.key" \
+	-o local_domains=sekisho.test -o trusted_networks=127.0.0.0/8
+
+S="swaks --server 127.0.0.1 --timeout 30 --hide-informational"
+
+# mailbox_file ADDRESS MESSAGE-ID: the delivered file holding the message
+mailbox_file() {
+	dom=${1#*@}
+	grep -rls -- "$2" "$MBOX/$dom/${1%@*}/new" 2>/dev/null | head -n 1
+}
+
+# --- inbound: swaks -> Postfix -> sekishod -> Postfix -> mailbox ---------
+$S --port "$PF_IN" --helo client.example.org --from sender@example.org \
+	--to user@sekisho.test --header "Message-Id: <pf-in-1@test>" \
+	--header "Subject: through postfix and sekisho" \
+	--body "inbound body through postfix" >"$T/swaks1.out" 2>&1 ||
+	fail "Postfix did not accept the inbound mail: $(cat "$T/swaks1.out")"
+check "Postfix queued the inbound mail" grep -q "250 2.0.0 Ok: queued as" "$T/swaks1.out"
+wait_for 60 sh -c "grep -rqs 'pf-in-1@test' '$MBOX/sekisho.test/user/new'" ||
+	fail "inbound mail did not reach the Postfix mailbox of user@sekisho.test"
+ok "inbound mail went round Postfix -> sekishod -> Postfix into the mailbox"
+f=$(mailbox_file user@sekisho.test pf-in-1@test)
+check "the delivered copy holds the body" grep -q "inbound body through postfix" "$f"
+check "the delivered copy has sekisho's Received header" \
+	grep -q "by gw.sekisho.test (sekisho) with ESMTPS id" "$f"
+
+# The Received headers, top (newest) first, one line each.
+received() {
+	awk '/^\r?$/ { exit }
+		/^[ \t]/ { if (r) line = line " " $0; next }
+		{ if (r) print line; r = /^Received:/; line = $0 }
+		END { if (r) print line }' "$1" | tr -s ' \t\r' ' '
+}
+received "$f" >"$T/received1.txt"
+sed 's/^/# /' "$T/received1.txt"
+check "three Received headers: Postfix (back), sekisho, Postfix (front)" \
+	test "$(wc -l <"$T/received1.txt")" -eq 3
+check "newest: Postfix got it from sekisho over TLS" \
+	sh -c "sed -n 1p '$T/received1.txt' | grep -q 'from gw.sekisho.test .*by mx.postfix.test (Postfix) with ESMTPS id'"
+check "middle: sekisho got it from Postfix" \
+	sh -c "sed -n 2p '$T/received1.txt' | grep -q 'from mx.postfix.test .*by gw.sekisho.test (sekisho) with ESMTPS id'"
+check "oldest: Postfix got it from the client" \
+	sh -c "sed -n 3p '$T/received1.txt' | grep -q 'from client.example.org .*by mx.postfix.test (Postfix) with ESMTP id'"
+check "virtual(8) added Delivered-To and Return-Path" \
+	sh -c "grep -q '^Delivered-To: user@sekisho.test' '$f' && grep -q '^Return-Path: <sender@example.org>' '$f'"
+check "Postfix logged the relay to sekishod with status=sent" \
+	grep -q "relay=127.0.0.1\[127.0.0.1\]:$IN_PORT.*status=sent" "$T/postfix.log"
+
+# --- outbound: Postfix (submission side) -> sekishod outbound -> Postfix --
+$S --port "$PF_SUB" --helo desk.sekisho.test --from alice@sekisho.test \
+	--to bob@example.net --header "Message-Id: <pf-out-1@test>" \
+	--body "outbound body through postfix" >"$T/swaks2.out" 2>&1 ||
+	fail "Postfix did not accept the outbound mail: $(cat "$T/swaks2.out")"
+wait_for 60 sh -c "grep -rqs 'pf-out-1@test' '$MBOX/example.net/bob/new'" ||
+	fail "outbound mail did not reach the mailbox of bob@example.net"
+f=$(mailbox_file bob@example.net pf-out-1@test)
+check "outbound mail went through sekishod's outbound listener" \
+	grep -q "by gw.sekisho.test (sekisho) with ESMTPS id" "$f"
+
+# --- a recipient sekishod refuses becomes a Postfix bounce ----------------
+$S --port "$PF_IN" --from carol@sekisho.test --to victim@elsewhere.example \
+	--header "Message-Id: <pf-refused-1@test>" >"$T/swaks3.out" 2>&1 ||
+	fail "Postfix did not accept the mail for the foreign domain: $(cat "$T/swaks3.out")"
+wait_for 60 sh -c "grep -rqs 'pf-refused-1@test' '$MBOX/sekisho.test/carol/new'" ||
+	fail "no bounce for the recipient that sekishod refused"
+f=$(mailbox_file carol@sekisho.test pf-refused-1@test)
+check "the bounce comes from Postfix and quotes sekishod's 554 5.7.1" \
+	sh -c "grep -q '^From: .*<MAILER-DAEMON@mx.postfix.test>' '$f' && grep -q '554 5.7.1' '$f'"
+
+# --- sekishod down: Postfix defers, then delivers after a restart -------
+stop_sekishod
+ok "sekishod stopped cleanly"
+$S --port "$PF_IN" --from sender@example.org --to user@sekisho.test \
+	--header "Message-Id: <pf-later-1@test>" >"$T/swaks4.out" 2>&1 ||
+	fail "Postfix did not accept mail while sekishod was down"
+wait_for 60 grep -q "status=deferred.*:$IN_PORT" "$T/postfix.log" ||
+	fail "Postfix did not defer the mail while sekishod was down"
+ok "Postfix defers while sekishod is down"
+start_sekishod -o inbound_next_hop=smtp:127.0.0.1:"$PF_BACK" \
+	-o outbound_next_hop=smtp:127.0.0.1:"$PF_BACK" \
+	-o smtp_tls_security_level=encrypt \
+	-o tls_cert_file="$T/tls.crt" -o tls_key_file="$T/tls.key" \
+	-o local_domains=sekisho.test -o trusted_networks=127.0.0.0/8
+pf flush >/dev/null 2>&1 || fail "postfix flush"
+wait_for 60 sh -c "grep -rqs 'pf-later-1@test' '$MBOX/sekisho.test/user/new'" ||
+	fail "deferred mail was not delivered after sekishod came back"
+ok "deferred mail delivered once sekishod is back"
+
+# --- nothing left anywhere ------------------------------------------------
+wait_for 30 sh -c "[ \$(find '$PFQ/incoming' '$PFQ/active' '$PFQ/deferred' '$PFQ/hold' -type f | wc -l) -eq 0 ]" ||
+	fail "Postfix queue not empty: $(/usr/sbin/postqueue -c "$PFCONF" -p 2>&1)"
+ok "Postfix queue is empty"
+wait_for 30 sh -c "'$SEKISHO' -o state_dir='$T/state' queue list | grep -q -- '-- 0 messages'" ||
+	fail "sekishod queue not empty: $(sekisho queue list)"
+ok "sekishod queue is empty"
+check "no loop: each message was delivered exactly once" \
+	test "$(grep -rl 'pf-in-1@test' "$MBOX" | wc -l)" -eq 1
+check "Postfix logged no fatal or panic" \
+	sh -c "! grep -E 'fatal:|panic:|loops back to myself' '$T/postfix.log'"
+
+stop_sekishod
+ok "sekishod stopped cleanly"
+postfix_stop
+ok "private Postfix stopped"
+finish
