@@ -56,9 +56,10 @@ stop_sink in
 rm -rf "$T/in"
 start_sink in "$HOP" -f RCPT
 send sender@example.org user@sekisho.test refused-1 || fail "message not accepted"
-wait_for 20 sh -c "[ $(sink_count dsn) -ge 1 ] || [ \$(find '$T/dsn' -type f | wc -l) -ge 1 ]" ||
+# (the original headers come last in the DSN: wait until they are written)
+wait_for 20 sh -c "grep -rqs 'Message-ID: <refused-1@test>' '$T/dsn'" ||
 	fail "no DSN for a refused recipient"
-f=$(find "$T/dsn" -type f | head -1)
+f=$(grep -rl 'Message-ID: <refused-1@test>' "$T/dsn" | head -1)
 check "the DSN is a multipart/report delivery-status to the sender" \
 	sh -c "grep -q 'report-type=delivery-status' '$f' && grep -qi '^To: .*sender@example.org' '$f'"
 check "the DSN names the recipient and a 5.x.x status" \
@@ -80,8 +81,8 @@ IN_PORT=$(free_port) OUT_PORT=$(free_port)
 start_sekishod -o inbound_next_hop=smtp:127.0.0.1:"$HOP" \
 	-o outbound_next_hop=smtp:127.0.0.1:"$DSN" -o connect_timeout=1s -o queue_lifetime=3s
 send sender@example.org user@sekisho.test expire-1 || fail "message not accepted"
-wait_for 30 sh -c "grep -lqs 'expire-1@test' \$(find '$T/dsn' -type f)" || fail "no DSN after expiry"
-f=$(grep -l 'expire-1@test' $(find "$T/dsn" -type f))
+wait_for 30 sh -c "grep -rqs 'Message-ID: <expire-1@test>' '$T/dsn'" || fail "no DSN after expiry"
+f=$(grep -rl 'Message-ID: <expire-1@test>' "$T/dsn")
 check "the expiry DSN says 4.4.7" grep -q '4\.4\.7' "$f"
 stop_sekishod
 finish
