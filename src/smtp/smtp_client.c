@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -724,6 +725,16 @@ connect_addr(int family, const struct sockaddr *sa, socklen_t salen, int timeout
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
+	/*
+	 * Every write here is a whole command group or body chunk; with Nagle on,
+	 * the small final ".\r\n" waits for the ACK of the previous segment, which
+	 * the server delays (~40 ms) until it sees the dot: a 40 ms stall per
+	 * message that capped delivery at ~22 messages/s per thread.
+	 */
+	if (family == AF_INET || family == AF_INET6) {
+		int one = 1;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	if (connect(fd, sa, salen) == 0)
 		return fd;
 	if (errno != EINPROGRESS && errno != EAGAIN && errno != EINTR) {
