@@ -11,6 +11,7 @@
 #include "util/util.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -19,6 +20,10 @@
 
 #define OPT(n, t, d, doc) { #n, t, offsetof(struct config, n), d, NULL, doc }
 #define OPT_ENUM(n, d, ch, doc) { #n, CONFIG_STR, offsetof(struct config, n), d, ch, doc }
+
+#ifndef SEKISHO_RULES_DIR
+#define SEKISHO_RULES_DIR "rules"
+#endif
 
 static const char *const level_choices[] = { "crit", "error", "warning", "info", "debug", NULL };
 static const char *const tls_level_choices[] = { "none", "may", "encrypt", NULL };
@@ -79,6 +84,17 @@ static const struct config_option options[] = {
 	OPT(scan_workers, CONFIG_INT, "0", "analysis threads (0: one per core)"),
 	OPT(scan_inline_budget, CONFIG_MSEC, "10s",
 	    "how long DATA waits for the analysis; a reject within it is a 5xx reply"),
+	OPT(scan_timeout, CONFIG_MSEC, "30s",
+	    "time for all checks of one message; past it, SCAN_TIMEOUT is added"),
+	OPT(network_checks, CONFIG_BOOL, "yes",
+	    "DNS-based checks (SPF, DKIM, DMARC, ARC, DNS blocklists)"),
+	OPT(dns_forwarders, CONFIG_LIST, "",
+	    "DNS servers to ask, as IP or IP@port (empty: those in /etc/resolv.conf)"),
+	OPT(dns_timeout, CONFIG_MSEC, "3s", "time-out of one DNS query"),
+	OPT(authserv_id, CONFIG_STR, "",
+	    "authserv-id of the Authentication-Results header (empty: myhostname)"),
+	OPT(rules_dir, CONFIG_STR, SEKISHO_RULES_DIR,
+	    "directory of the shipped rules (brand lists, YARA, DLP patterns)"),
 };
 
 const struct config_option *
@@ -265,8 +281,49 @@ config_free(struct config *cfg)
 		else if (options[i].type == CONFIG_LIST)
 			list_free(*(char ***)field);
 	}
+	for (size_t i = 0; i < cfg->nscores; i++)
+		free(cfg->scores[i].name);
+	free(cfg->scores);
 	free(cfg->config_file);
 	free(cfg);
+}
+
+/* "score.NAME = value": symbol names are A-Z, 0-9 and '_'. */
+static int
+set_score(struct config *cfg, const char *name, const char *value, char *err, size_t errlen)
+{
+	char *end;
+	double v;
+
+	if (*name == '\0' || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(name)) {
+		snprintf(err, errlen, "score.%s: symbol names are upper-case letters, digits and '_'",
+		    name);
+		return -1;
+	}
+	v = strtod(value, &end);
+	if (end == value || *end != '\0' || !isfinite(v)) {
+		snprintf(err, errlen, "score.%s: '%s' is not a number", name, value);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->nscores; i++)
+		if (strcmp(cfg->scores[i].name, name) == 0) {
+			cfg->scores[i].value = v;
+			return 0;
+		}
+	cfg->scores = xrealloc(cfg->scores, (cfg->nscores + 1) * sizeof(*cfg->scores));
+	cfg->scores[cfg->nscores].name = xstrdup(name);
+	cfg->scores[cfg->nscores].value = v;
+	cfg->nscores++;
+	return 0;
+}
+
+double
+config_score(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nscores; i++)
+		if (strcmp(cfg->scores[i].name, name) == 0)
+			return cfg->scores[i].value;
+	return NAN;
 }
 
 int
@@ -275,6 +332,8 @@ config_set(struct config *cfg, const char *name, const char *value,
 {
 	const struct config_option *o = option_find(name);
 
+	if (o == NULL && strncmp(name, "score.", 6) == 0)
+		return set_score(cfg, name + 6, value, err, errlen);
 	if (o == NULL) {
 		snprintf(err, errlen, "unknown option '%s'", name);
 		return -1;
@@ -482,6 +541,8 @@ config_dump(const struct config *cfg, FILE *fp, int only_changed)
 		}
 		fprintf(fp, "%s = %s\n", options[i].name, buf);
 	}
+	for (size_t i = 0; i < cfg->nscores; i++)
+		fprintf(fp, "score.%s = %g\n", cfg->scores[i].name, cfg->scores[i].value);
 	config_free(def);
 }
 

@@ -60,7 +60,25 @@ struct config {
 	/* analysis stage */
 	int64_t scan_workers;		/* 0 = one per core */
 	int64_t scan_inline_budget;	/* milliseconds */
+	int64_t scan_timeout;		/* milliseconds for all detectors of one message */
+	int64_t network_checks;		/* bool: DNS-based checks (SPF, DKIM, DMARC, DNSBL) */
+	char **dns_forwarders;		/* resolvers "IP[@port]" (empty: /etc/resolv.conf) */
+	int64_t dns_timeout;		/* milliseconds per query */
+	char *authserv_id;		/* Authentication-Results id (empty: myhostname) */
+	char *rules_dir;		/* shipped rules, brand lists, YARA, DLP patterns */
+
+	/* symbol scores: "score.NAME = value" lines */
+	struct config_score *scores;
+	size_t nscores;
 };
+
+struct config_score {
+	char *name;
+	double value;
+};
+
+/* The configured score of a symbol, or NAN when it has none. */
+double config_score(const struct config *cfg, const char *name);
 
 enum config_type {
 	CONFIG_STR,
