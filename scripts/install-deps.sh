@@ -9,6 +9,7 @@ build-essential cmake pkg-config
 libevent-dev libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev
 libglib2.0-dev libgmime-3.0-dev libgumbo-dev libpsl-dev libidn2-dev
 libunbound-dev unbound libspf2-dev libopendkim-dev libopendmarc-dev
+libjansson-dev
 libcmocka-dev
 swaks postfix python3
 clang libclang-rt-14-dev

@@ -2,9 +2,13 @@
  * common.c - option handling shared by sekishod and sekisho.
  */
 #include "cmd/common.h"
+#include "queue/queue_spool.h"
+#include "store/store.h"
 #include "util/util.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,4 +66,33 @@ cmd_load_config(int argc, char **argv, int *argi, const char *usage)
 fail:
 	config_free(cfg);
 	return NULL;
+}
+
+int
+cmd_open_state(const struct config *cfg, struct store **stp, struct spool **spp)
+{
+	char err[256], *db, *dir;
+	struct stat sb;
+
+	db = config_state_path(cfg, "sekisho.db");
+	if (stat(db, &sb) < 0) {
+		fprintf(stderr, "sekisho: no store at %s (state_dir %s): has sekishod run here?\n",
+		    db, cfg->state_dir);
+		free(db);
+		return -1;
+	}
+	*stp = store_open(db, err, sizeof(err));
+	free(db);
+	if (*stp == NULL) {
+		fprintf(stderr, "sekisho: %s\n", err);
+		return -1;
+	}
+	dir = config_state_path(cfg, "spool");
+	*spp = spool_open(dir);
+	free(dir);
+	if (*spp == NULL) {
+		fprintf(stderr, "sekisho: cannot open the spool: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
 }

@@ -16,4 +16,10 @@
  */
 struct config *cmd_load_config(int argc, char **argv, int *argi, const char *usage);
 
+struct store;
+struct spool;
+/* Open the store and the spool of cfg's state_dir for the CLI.  Prints why
+ * and returns -1 when there is no state there yet. */
+int cmd_open_state(const struct config *cfg, struct store **st, struct spool **sp);
+
 #endif

@@ -325,8 +325,9 @@ discard(struct spool_file *f)
 	errno = saved;
 }
 
-int
-spool_finish(struct spool_file *f)
+/* flush, fsync, close, rename tmp/<f->id> to queue/<target>; frees f. */
+static int
+finish_as(struct spool_file *f, const char *target)
 {
 	int rc;
 
@@ -348,13 +349,56 @@ spool_finish(struct spool_file *f)
 	if (rc < 0)
 		goto fail;
 	if (fault(SPOOL_OP_RENAME) < 0 ||
-	    renameat(f->sp->tmp_fd, f->id, f->sp->queue_fd, f->id) < 0)
+	    renameat(f->sp->tmp_fd, f->id, f->sp->queue_fd, target) < 0)
 		goto fail;
 	free(f);
 	return 0;
 fail:
 	discard(f);
 	return -1;
+}
+
+int
+spool_finish(struct spool_file *f)
+{
+	char id[QUEUE_ID_SIZE];
+
+	memcpy(id, f->id, sizeof(id));
+	return finish_as(f, id);
+}
+
+int
+spool_replace(struct spool *sp, const char *id, const void *buf, size_t len)
+{
+	struct spool_file *f;
+	int fd;
+
+	if (!id_valid(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fault(SPOOL_OP_OPEN) < 0)
+		return -1;
+	f = xmalloc(sizeof(*f));
+	f->sp = sp;
+	/* "ID.r" in tmp/: never a valid id, removed by spool_recover */
+	snprintf(f->id, sizeof(f->id), "%s.r", id);
+	fd = openat(sp->tmp_fd, f->id, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		free(f);
+		return -1;
+	}
+	f->fd = fd;
+	f->err = 0;
+	f->size = 0;
+	f->buflen = 0;
+	if (spool_write(f, buf, len) < 0) {
+		discard(f);
+		return -1;
+	}
+	if (finish_as(f, id) < 0)
+		return -1;
+	return spool_sync(sp);
 }
 
 void

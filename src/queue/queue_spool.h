@@ -48,6 +48,13 @@ int spool_commit(struct spool_file *f);
  * durable: spool_remove() each of its messages and answer 451. */
 int spool_sync(struct spool *sp);
 
+/*
+ * Replace queue/ID with new bytes, atomically and durably (tmp file, fsync,
+ * rename over the old one, directory fsync): after a crash the file holds
+ * either the old or the new bytes, never a mix.  0, or -1 (old file kept).
+ */
+int spool_replace(struct spool *sp, const char *id, const void *buf, size_t len);
+
 /* Path of queue/ID (caller frees) and opening it read-only (fd or -1). */
 char *spool_path(const struct spool *sp, const char *id);
 int spool_open_msg(const struct spool *sp, const char *id);

@@ -37,6 +37,8 @@ struct queue_info {
 	int64_t next_try_ms;	/* for MSG_QUEUED */
 	char *action;		/* the verdict's action, or NULL before analysis */
 	char *last_error;	/* last temporary failure, or NULL */
+	char *scan;		/* analysis result as JSON ({"score":..,"symbols":[..]}), or NULL */
+	char *subject;		/* decoded Subject (for listings), or NULL */
 };
 
 struct store;

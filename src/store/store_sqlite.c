@@ -80,13 +80,16 @@ static const char *const migrations[] = {
 	"CREATE INDEX messages_due ON messages(state, next_try_ms);"
 	"CREATE INDEX messages_age ON messages(state, created_ms);"
 	"CREATE INDEX messages_created ON messages(created_ms);",
+	/* 2: the analysis result (JSON) and the subject, for quarantine and logs. */
+	"ALTER TABLE messages ADD COLUMN scan TEXT;"
+	"ALTER TABLE messages ADD COLUMN subject TEXT;",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 
 #define MSG_COLUMNS \
 	"id, listener, client_addr, client_name, helo, tls, auth_user," \
 	" mail_from, body, smtputf8, ret, envid, received_ms, size, state," \
-	" attempts, created_ms, next_try_ms, action, last_error"
+	" attempts, created_ms, next_try_ms, action, last_error, scan, subject"
 
 enum stmt_id {
 	S_BEGIN,
@@ -121,12 +124,13 @@ static const char *const stmt_sql[S_COUNT_] = {
 	[S_ROLLBACK_TO] = "ROLLBACK TO store_op",
 	[S_MSG_INSERT] = "INSERT INTO messages (" MSG_COLUMNS ") VALUES"
 	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-	    " ?15, ?16, ?17, ?18, ?19, ?20)",
+	    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
 	[S_RCPT_INSERT] = "INSERT INTO recipients"
 	    " (msg_id, idx, addr, orcpt, notify, status, reply)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_MSG_UPDATE] = "UPDATE messages SET state = ?2, attempts = ?3,"
-	    " next_try_ms = ?4, action = ?5, last_error = ?6 WHERE id = ?1",
+	    " next_try_ms = ?4, action = ?5, last_error = ?6, scan = ?7,"
+	    " subject = ?8, size = ?9 WHERE id = ?1",
 	[S_RCPT_UPDATE] = "UPDATE recipients SET status = ?3, reply = ?4"
 	    " WHERE msg_id = ?1 AND idx = ?2",
 	[S_MSG_GET] = "SELECT " MSG_COLUMNS " FROM messages WHERE id = ?1",
@@ -494,6 +498,8 @@ insert_rows(struct store *st, const struct envelope *env, const struct queue_inf
 	sqlite3_bind_int64(s, 18, qi->next_try_ms);
 	bind_text(s, 19, qi->action);
 	bind_text(s, 20, qi->last_error);
+	bind_text(s, 21, qi->scan);
+	bind_text(s, 22, qi->subject);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE)
 		db_fail(st, "insert message");
@@ -548,6 +554,9 @@ update_rows(struct store *st, const struct envelope *env, const struct queue_inf
 	sqlite3_bind_int64(s, 4, qi->next_try_ms);
 	bind_text(s, 5, qi->action);
 	bind_text(s, 6, qi->last_error);
+	bind_text(s, 7, qi->scan);
+	bind_text(s, 8, qi->subject);
+	sqlite3_bind_int64(s, 9, env->size);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE)
 		db_fail(st, "update message");
@@ -638,6 +647,8 @@ get_rows(struct store *st, const char *id, struct envelope **envp,
 		qi->next_try_ms = sqlite3_column_int64(s, 17);
 		qi->action = col_text(s, 18);
 		qi->last_error = col_text(s, 19);
+		qi->scan = col_text(s, 20);
+		qi->subject = col_text(s, 21);
 	}
 	stmt_done(s);
 	if (env == NULL)
@@ -824,6 +835,8 @@ queue_info_clear(struct queue_info *qi)
 	if (qi == NULL)
 		return;
 	free(qi->action);
+	free(qi->scan);
+	free(qi->subject);
 	free(qi->last_error);
 	memset(qi, 0, sizeof(*qi));
 }

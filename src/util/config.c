@@ -95,6 +95,32 @@ static const struct config_option options[] = {
 	    "authserv-id of the Authentication-Results header (empty: myhostname)"),
 	OPT(rules_dir, CONFIG_STR, SEKISHO_RULES_DIR,
 	    "directory of the shipped rules (brand lists, YARA, DLP patterns)"),
+	OPT(inbound_tag_score, CONFIG_SCORE, "5",
+	    "inbound: from this score the mail is tagged (subject prefix, banner; 0: never)"),
+	OPT(inbound_quarantine_score, CONFIG_SCORE, "10",
+	    "inbound: from this score the mail is quarantined (0: never)"),
+	OPT(inbound_reject_score, CONFIG_SCORE, "15",
+	    "inbound: from this score the mail is rejected (0: never)"),
+	OPT(outbound_tag_score, CONFIG_SCORE, "0",
+	    "outbound: from this score the mail is tagged (0: never)"),
+	OPT(outbound_quarantine_score, CONFIG_SCORE, "10",
+	    "outbound: from this score the mail is quarantined for an admin (0: never)"),
+	OPT(outbound_reject_score, CONFIG_SCORE, "20",
+	    "outbound: from this score the mail is rejected (0: never)"),
+	OPT(tag_subject_prefix, CONFIG_STR, "[SPAM]",
+	    "subject prefix of tagged mail, such as [SPAM] or [要注意] (empty: none)"),
+	OPT(banner_suspicious, CONFIG_BOOL, "yes",
+	    "put a warning banner (Japanese and English) at the top of tagged mail"),
+	OPT(banner_external, CONFIG_BOOL, "no",
+	    "put an external-sender banner at the top of all inbound mail"),
+	OPT(symbol_actions, CONFIG_LIST, "",
+	    "actions forced by symbols, as SYMBOL=action (deliver, tag, quarantine, reject, hold)"),
+	OPT(sender_allowlist, CONFIG_LIST, "",
+	    "senders (address, @domain or domain) whose mail is delivered whatever the score"),
+	OPT(sender_blocklist, CONFIG_LIST, "",
+	    "senders (address, @domain or domain) whose mail is rejected"),
+	OPT(recipient_allowlist, CONFIG_LIST, "",
+	    "recipients (address, @domain or domain) who get their mail whatever the score"),
 };
 
 const struct config_option *
@@ -245,6 +271,16 @@ set_value(struct config *cfg, const struct config_option *o, const char *value,
 		}
 		*(int64_t *)field = num;
 		return 0;
+	case CONFIG_SCORE: {
+		char *end;
+		double d = strtod(value, &end);
+		if (end == value || *end != '\0' || !isfinite(d)) {
+			snprintf(err, errlen, "%s: '%s' is not a number", o->name, value);
+			return -1;
+		}
+		*(double *)field = d;
+		return 0;
+	}
 	case CONFIG_MSEC:
 		if (parse_scaled(value, msec_units, msec_scale, &num) < 0) {
 			snprintf(err, errlen, "%s: '%s' is not a time (like 500ms, 10s)",
@@ -518,6 +554,9 @@ format_value(const struct config *cfg, const struct config_option *o, char *buf,
 		break;
 	case CONFIG_MSEC:
 		snprintf(buf, len, "%lldms", (long long)*(const int64_t *)field);
+		break;
+	case CONFIG_SCORE:
+		snprintf(buf, len, "%g", *(const double *)field);
 		break;
 	case CONFIG_INT:
 	case CONFIG_SIZE:

@@ -67,6 +67,17 @@ struct config {
 	char *authserv_id;		/* Authentication-Results id (empty: myhostname) */
 	char *rules_dir;		/* shipped rules, brand lists, YARA, DLP patterns */
 
+	/* policy: scores -> actions, per direction (0 = off) */
+	double inbound_tag_score, inbound_quarantine_score, inbound_reject_score;
+	double outbound_tag_score, outbound_quarantine_score, outbound_reject_score;
+	char *tag_subject_prefix;
+	int64_t banner_suspicious;	/* bool */
+	int64_t banner_external;	/* bool */
+	char **symbol_actions;		/* "SYMBOL=action" */
+	char **sender_allowlist;	/* addresses, "@domain" or "domain" */
+	char **sender_blocklist;
+	char **recipient_allowlist;
+
 	/* symbol scores: "score.NAME = value" lines */
 	struct config_score *scores;
 	size_t nscores;
@@ -87,7 +98,8 @@ enum config_type {
 	CONFIG_TIME,		/* seconds, with s/m/h/d suffixes */
 	CONFIG_MSEC,		/* milliseconds, with ms/s suffixes */
 	CONFIG_BOOL,
-	CONFIG_LIST,		/* words split on spaces and commas */
+	CONFIG_LIST,
+	CONFIG_SCORE,		/* a decimal number (double) */		/* words split on spaces and commas */
 };
 
 struct config_option {
