@@ -9,12 +9,20 @@ build-essential cmake pkg-config
 libevent-dev libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev
 libglib2.0-dev libgmime-3.0-dev libgumbo-dev libpsl-dev libidn2-dev
 libunbound-dev unbound libspf2-dev libopendkim-dev libopendmarc-dev
-libjansson-dev
+libjansson-dev libicu-dev
 libcmocka-dev
 swaks postfix python3
 clang libclang-rt-14-dev
 valgrind
 "
+
+# Peers for bench/accuracy.sh only (BENCH=1), so that "make test" stays light.
+BENCH_PACKAGES="
+bogofilter spamassassin rspamd redis-server
+"
+if [ "${BENCH:-0}" = "1" ]; then
+	PACKAGES="$PACKAGES $BENCH_PACKAGES"
+fi
 
 missing=""
 for p in $PACKAGES; do
