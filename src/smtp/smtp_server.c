@@ -826,17 +826,27 @@ static void
 data_input(struct session *s, struct evbuffer *in)
 {
 	struct evbuffer_iovec vec[8];
-	int n = evbuffer_peek(in, -1, NULL, vec, 8);
-	size_t used = 0;
 
-	for (int i = 0; i < n && i < 8 && !s->data.done; i++) {
-		size_t c = smtp_data_feed(&s->data, vec[i].iov_base, vec[i].iov_len,
-		    spool_out, s);
-		used += c;
-		if (c < vec[i].iov_len)
+	/*
+	 * The buffer may hold more than 8 chunks (input read while replies
+	 * were held back): go on until the terminator or the end of the
+	 * buffer, or the rest would wait for bytes the client never sends.
+	 */
+	while (!s->data.done && evbuffer_get_length(in) > 0) {
+		int n = evbuffer_peek(in, -1, NULL, vec, 8);
+		size_t used = 0;
+
+		for (int i = 0; i < n && i < 8 && !s->data.done; i++) {
+			size_t c = smtp_data_feed(&s->data, vec[i].iov_base,
+			    vec[i].iov_len, spool_out, s);
+			used += c;
+			if (c < vec[i].iov_len)
+				break;
+		}
+		if (used == 0)
 			break;
+		evbuffer_drain(in, used);
 	}
-	evbuffer_drain(in, used);
 	if (s->data.done) {
 		bufferevent_set_timeouts(s->bev,
 		    &(struct timeval){ s->srv->cfg->smtpd_timeout, 0 },
