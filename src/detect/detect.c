@@ -12,6 +12,7 @@
  * remaining detectors are skipped and SCAN_TIMEOUT says so.
  */
 #include "detect/detect.h"
+#include "detect/detect_bayes.h"
 #include "util/log.h"
 
 #include <math.h>
@@ -36,6 +37,7 @@ static const struct detector detect_core = {
 
 static const struct detector *const registry[] = {
 	&detect_core,
+	&detect_bayes,		/* last: autolearn reads the other checks' score */
 };
 
 struct score_entry {

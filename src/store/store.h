@@ -81,6 +81,52 @@ int store_msg_due(struct store *st, int64_t now_ms, char (*ids)[QUEUE_ID_SIZE],
 int64_t store_msg_count(struct store *st, enum msg_state state);
 
 void queue_info_clear(struct queue_info *qi);
+
+/*
+ * Learned models (the spam classifier, detect/classifier.h): one row per
+ * model name with its serialised form, and one row per message learned
+ * (digest -> label and the change it made) so that a learn can be undone
+ * exactly.  The store does not look inside either: the classifier owns the
+ * format.  version grows by one on every store_model_put(), so a reader can
+ * tell cheaply whether to reload.
+ */
+struct store_model {
+	int64_t version;
+	int64_t updated_ms;
+	void *data;		/* malloc'ed; store_model_clear() frees */
+	size_t len;
+};
+
+/* 0 found, 1 no such model, -1 error. */
+int store_model_get(struct store *st, const char *name, struct store_model *m);
+/* The version only (0 found, 1 none, -1 error). */
+int store_model_version(struct store *st, const char *name, int64_t *version);
+/* Insert or replace; the new version is returned in *version (may be NULL). */
+int store_model_put(struct store *st, const char *name, const void *data, size_t len,
+    int64_t *version);
+/* 0 deleted (with its learned records), 1 none, -1 error. */
+int store_model_delete(struct store *st, const char *name);
+void store_model_clear(struct store_model *m);
+
+struct store_learned {
+	int spam;		/* the label learned */
+	int64_t step;		/* the change the classifier made, to undo it */
+	int64_t bias_step;
+	uint64_t fsum;		/* checksum of the message's features then */
+	char source[16];	/* "cli", "user", "auto" */
+	int64_t learned_ms;
+};
+
+/* digest: the message's hex digest.  0 found, 1 not found, -1 error. */
+int store_learned_get(struct store *st, const char *model, const char *digest,
+    struct store_learned *l);
+/* Insert or replace. */
+int store_learned_put(struct store *st, const char *model, const char *digest,
+    const struct store_learned *l);
+/* 0 deleted, 1 not found, -1 error. */
+int store_learned_delete(struct store *st, const char *model, const char *digest);
+/* Messages learned with a label (spam 1, ham 0, any -1), or -1 on error. */
+int64_t store_learned_count(struct store *st, const char *model, int spam);
 /* "received", "queued", "quarantined", "held", "done"; "unknown" otherwise. */
 const char *store_state_name(enum msg_state state);
 /* The reverse (ASCII case-insensitive): 0, or -1 for an unknown name. */

@@ -83,6 +83,22 @@ static const char *const migrations[] = {
 	/* 2: the analysis result (JSON) and the subject, for quarantine and logs. */
 	"ALTER TABLE messages ADD COLUMN scan TEXT;"
 	"ALTER TABLE messages ADD COLUMN subject TEXT;",
+	/* 3: learned models and the messages they learned (to undo a learn). */
+	"CREATE TABLE models ("
+	"  name TEXT PRIMARY KEY NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL,"
+	"  data BLOB NOT NULL);"
+	"CREATE TABLE learned ("
+	"  model TEXT NOT NULL,"
+	"  digest TEXT NOT NULL,"
+	"  spam INTEGER NOT NULL CHECK (spam IN (0, 1)),"
+	"  step INTEGER NOT NULL,"
+	"  bias_step INTEGER NOT NULL,"
+	"  fsum INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  learned_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (model, digest)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 
@@ -111,6 +127,16 @@ enum stmt_id {
 	S_MSG_PAGE_STATE,
 	S_COUNT_ALL,
 	S_COUNT_STATE,
+	S_MODEL_GET,
+	S_MODEL_VERSION,
+	S_MODEL_PUT,
+	S_MODEL_DELETE,
+	S_LEARNED_DELETE_ALL,
+	S_LEARNED_GET,
+	S_LEARNED_PUT,
+	S_LEARNED_DELETE,
+	S_LEARNED_COUNT,
+	S_LEARNED_COUNT_LABEL,
 	S_COUNT_
 };
 
@@ -148,6 +174,21 @@ static const char *const stmt_sql[S_COUNT_] = {
 	    " ORDER BY created_ms, id LIMIT ?3",
 	[S_COUNT_ALL] = "SELECT count(*) FROM messages",
 	[S_COUNT_STATE] = "SELECT count(*) FROM messages WHERE state = ?1",
+	[S_MODEL_GET] = "SELECT version, updated_ms, data FROM models WHERE name = ?1",
+	[S_MODEL_VERSION] = "SELECT version FROM models WHERE name = ?1",
+	[S_MODEL_PUT] = "INSERT INTO models (name, version, updated_ms, data)"
+	    " VALUES (?1, 1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET"
+	    " version = version + 1, updated_ms = ?2, data = ?3"
+	    " RETURNING version",
+	[S_MODEL_DELETE] = "DELETE FROM models WHERE name = ?1",
+	[S_LEARNED_DELETE_ALL] = "DELETE FROM learned WHERE model = ?1",
+	[S_LEARNED_GET] = "SELECT spam, step, bias_step, fsum, source, learned_ms"
+	    " FROM learned WHERE model = ?1 AND digest = ?2",
+	[S_LEARNED_PUT] = "INSERT OR REPLACE INTO learned (model, digest, spam, step,"
+	    " bias_step, fsum, source, learned_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_LEARNED_DELETE] = "DELETE FROM learned WHERE model = ?1 AND digest = ?2",
+	[S_LEARNED_COUNT] = "SELECT count(*) FROM learned WHERE model = ?1",
+	[S_LEARNED_COUNT_LABEL] = "SELECT count(*) FROM learned WHERE model = ?1 AND spam = ?2",
 };
 
 struct store {
@@ -867,4 +908,229 @@ store_state_parse(const char *name, enum msg_state *out)
 		}
 	}
 	return -1;
+}
+
+/* ---- learned models ---- */
+
+int
+store_model_get(struct store *st, const char *name, struct store_model *m)
+{
+	sqlite3_stmt *s;
+	int rc, ret = -1;
+
+	memset(m, 0, sizeof(*m));
+	if ((s = stmt_get(st, S_MODEL_GET)) == NULL)
+		return -1;
+	bind_text(s, 1, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const void *blob = sqlite3_column_blob(s, 2);
+		int len = sqlite3_column_bytes(s, 2);
+
+		m->version = sqlite3_column_int64(s, 0);
+		m->updated_ms = sqlite3_column_int64(s, 1);
+		m->len = (size_t)len;
+		m->data = xmalloc(m->len ? m->len : 1);
+		if (len > 0)
+			memcpy(m->data, blob, m->len);
+		ret = 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = 1;
+	} else {
+		db_fail(st, "get model");
+	}
+	stmt_done(s);
+	return ret;
+}
+
+int
+store_model_version(struct store *st, const char *name, int64_t *version)
+{
+	sqlite3_stmt *s;
+	int rc, ret = -1;
+
+	if ((s = stmt_get(st, S_MODEL_VERSION)) == NULL)
+		return -1;
+	bind_text(s, 1, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*version = sqlite3_column_int64(s, 0);
+		ret = 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = 1;
+	} else {
+		db_fail(st, "model version");
+	}
+	stmt_done(s);
+	return ret;
+}
+
+int
+store_model_put(struct store *st, const char *name, const void *data, size_t len,
+    int64_t *version)
+{
+	sqlite3_stmt *s;
+	enum tx_kind own;
+	int rc;
+
+	if (len > INT32_MAX) {
+		store_seterr(st, "put model: %zu bytes is too large", len);
+		return -1;
+	}
+	if (tx_enter(st, 1, &own) < 0)
+		return -1;
+	if ((s = stmt_get(st, S_MODEL_PUT)) == NULL)
+		return tx_leave(st, own, -1);
+	bind_text(s, 1, name);
+	sqlite3_bind_int64(s, 2, util_now_ms());
+	sqlite3_bind_blob(s, 3, data, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && version != NULL)
+		*version = sqlite3_column_int64(s, 0);
+	if (rc == SQLITE_ROW)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		db_fail(st, "put model");
+	stmt_done(s);
+	return tx_leave(st, own, rc == SQLITE_DONE ? 0 : -1);
+}
+
+int
+store_model_delete(struct store *st, const char *name)
+{
+	sqlite3_stmt *s;
+	enum tx_kind own;
+	int rc, changed;
+
+	if (tx_enter(st, 1, &own) < 0)
+		return -1;
+	if ((s = stmt_get(st, S_LEARNED_DELETE_ALL)) == NULL)
+		return tx_leave(st, own, -1);
+	bind_text(s, 1, name);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		db_fail(st, "delete learned");
+	stmt_done(s);
+	if (rc != SQLITE_DONE)
+		return tx_leave(st, own, -1);
+	if ((s = stmt_get(st, S_MODEL_DELETE)) == NULL)
+		return tx_leave(st, own, -1);
+	bind_text(s, 1, name);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		db_fail(st, "delete model");
+	stmt_done(s);
+	if (rc != SQLITE_DONE)
+		return tx_leave(st, own, -1);
+	changed = sqlite3_changes(st->db);
+	return tx_leave(st, own, changed == 0 ? 1 : 0);
+}
+
+void
+store_model_clear(struct store_model *m)
+{
+	if (m == NULL)
+		return;
+	free(m->data);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+store_learned_get(struct store *st, const char *model, const char *digest,
+    struct store_learned *l)
+{
+	sqlite3_stmt *s;
+	int rc, ret = -1;
+
+	memset(l, 0, sizeof(*l));
+	if ((s = stmt_get(st, S_LEARNED_GET)) == NULL)
+		return -1;
+	bind_text(s, 1, model);
+	bind_text(s, 2, digest);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *src = sqlite3_column_text(s, 4);
+
+		l->spam = sqlite3_column_int(s, 0);
+		l->step = sqlite3_column_int64(s, 1);
+		l->bias_step = sqlite3_column_int64(s, 2);
+		l->fsum = (uint64_t)sqlite3_column_int64(s, 3);
+		util_strlcpy(l->source, src ? (const char *)src : "", sizeof(l->source));
+		l->learned_ms = sqlite3_column_int64(s, 5);
+		ret = 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = 1;
+	} else {
+		db_fail(st, "get learned");
+	}
+	stmt_done(s);
+	return ret;
+}
+
+int
+store_learned_put(struct store *st, const char *model, const char *digest,
+    const struct store_learned *l)
+{
+	sqlite3_stmt *s;
+	enum tx_kind own;
+	int rc;
+
+	if (tx_enter(st, 1, &own) < 0)
+		return -1;
+	if ((s = stmt_get(st, S_LEARNED_PUT)) == NULL)
+		return tx_leave(st, own, -1);
+	bind_text(s, 1, model);
+	bind_text(s, 2, digest);
+	sqlite3_bind_int(s, 3, l->spam ? 1 : 0);
+	sqlite3_bind_int64(s, 4, l->step);
+	sqlite3_bind_int64(s, 5, l->bias_step);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)l->fsum);
+	bind_text(s, 7, l->source);
+	sqlite3_bind_int64(s, 8, l->learned_ms);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		db_fail(st, "put learned");
+	stmt_done(s);
+	return tx_leave(st, own, rc == SQLITE_DONE ? 0 : -1);
+}
+
+int
+store_learned_delete(struct store *st, const char *model, const char *digest)
+{
+	sqlite3_stmt *s;
+	enum tx_kind own;
+	int rc;
+
+	if (tx_enter(st, 1, &own) < 0)
+		return -1;
+	if ((s = stmt_get(st, S_LEARNED_DELETE)) == NULL)
+		return tx_leave(st, own, -1);
+	bind_text(s, 1, model);
+	bind_text(s, 2, digest);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		db_fail(st, "delete learned");
+	stmt_done(s);
+	if (rc != SQLITE_DONE)
+		return tx_leave(st, own, -1);
+	return tx_leave(st, own, sqlite3_changes(st->db) == 0 ? 1 : 0);
+}
+
+int64_t
+store_learned_count(struct store *st, const char *model, int spam)
+{
+	sqlite3_stmt *s = stmt_get(st, spam < 0 ? S_LEARNED_COUNT : S_LEARNED_COUNT_LABEL);
+	int64_t n = -1;
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, model);
+	if (spam >= 0)
+		sqlite3_bind_int(s, 2, spam ? 1 : 0);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	else
+		db_fail(st, "count learned");
+	stmt_done(s);
+	return n;
 }

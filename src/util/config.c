@@ -121,6 +121,24 @@ static const struct config_option options[] = {
 	    "senders (address, @domain or domain) whose mail is rejected"),
 	OPT(recipient_allowlist, CONFIG_LIST, "",
 	    "recipients (address, @domain or domain) who get their mail whatever the score"),
+	OPT(bayes_enable, CONFIG_BOOL, "yes",
+	    "run the learning spam classifier (BAYES_SPAM, BAYES_HAM, BAYES_UNSURE) once it has learned"),
+	OPT(bayes_spam_threshold, CONFIG_SCORE, "0.9",
+	    "spam probability from which the classifier says BAYES_SPAM"),
+	OPT(bayes_ham_threshold, CONFIG_SCORE, "0.1",
+	    "spam probability up to which the classifier says BAYES_HAM (between the two: BAYES_UNSURE)"),
+	OPT(bayes_min_learned, CONFIG_INT, "10",
+	    "messages of each kind (spam, ham) the classifier must have learned before it gives a verdict"),
+	OPT(bayes_table_bits, CONFIG_INT, "22",
+	    "size of a new classifier's feature table as a power of two (22: 4 Mi features, 16 MiB)"),
+	OPT(bayes_reload_interval, CONFIG_TIME, "10s",
+	    "how often the daemon checks the store for a model changed by sekisho learn"),
+	OPT(bayes_autolearn, CONFIG_BOOL, "yes",
+	    "learn from very confident verdicts of the other checks (never from the classifier's own)"),
+	OPT(bayes_autolearn_spam_score, CONFIG_SCORE, "12",
+	    "score of the other checks from which a message is learned as spam"),
+	OPT(bayes_autolearn_ham_score, CONFIG_SCORE, "-2",
+	    "score of the other checks up to which a message is learned as ham"),
 };
 
 const struct config_option *
@@ -524,6 +542,16 @@ config_validate(const struct config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->command_line_limit < 512) {
 		snprintf(err, errlen, "command_line_limit must be at least 512 (RFC 5321)");
+		return -1;
+	}
+	if (!(cfg->bayes_ham_threshold > 0 && cfg->bayes_ham_threshold <= 0.5 &&
+	    cfg->bayes_spam_threshold >= 0.5 && cfg->bayes_spam_threshold < 1)) {
+		snprintf(err, errlen, "bayes_ham_threshold must be in (0, 0.5] and"
+		    " bayes_spam_threshold in [0.5, 1)");
+		return -1;
+	}
+	if (cfg->bayes_table_bits < 16 || cfg->bayes_table_bits > 28) {
+		snprintf(err, errlen, "bayes_table_bits must be between 16 and 28");
 		return -1;
 	}
 	return 0;

@@ -78,6 +78,17 @@ struct config {
 	char **sender_blocklist;
 	char **recipient_allowlist;
 
+	/* the learning spam classifier (detect_bayes.c, sekisho learn) */
+	int64_t bayes_enable;		/* bool */
+	double bayes_spam_threshold;	/* spam probability from which BAYES_SPAM */
+	double bayes_ham_threshold;	/* spam probability up to which BAYES_HAM */
+	int64_t bayes_min_learned;	/* of each label before any verdict */
+	int64_t bayes_table_bits;	/* log2 of the feature table of a new model */
+	int64_t bayes_reload_interval;	/* seconds between model version checks */
+	int64_t bayes_autolearn;	/* bool */
+	double bayes_autolearn_spam_score;	/* other checks' score to learn as spam */
+	double bayes_autolearn_ham_score;	/* ... to learn as ham */
+
 	/* symbol scores: "score.NAME = value" lines */
 	struct config_score *scores;
 	size_t nscores;

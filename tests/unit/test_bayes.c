@@ -1,0 +1,768 @@
+/*
+ * test_bayes.c - the learning spam classifier: the tokenizer (Japanese
+ * segmentation, NFKC, the feature table of a known message), the model
+ * (learns a small synthetic set and separates it), persistence through the
+ * store, "forget" undoing a learn bit for bit, relabelling, and the
+ * detector (no model: no symbol; a trained one: graded symbols).
+ *
+ * Messages are filled by hand: these tests need no MIME parser.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "detect/classifier.h"
+#include "detect/detect.h"
+#include "detect/learn.h"
+#include "detect/tokenize.h"
+#include "store/store.h"
+#include "util/config.h"
+#include "util/util.h"
+
+static const uint8_t test_key[TOK_KEY_SIZE] = "0123456789abcdef";
+
+/* ---- collecting emitted strings ---- */
+
+struct strs {
+	char **s;
+	size_t n;
+};
+
+static void
+collect(void *arg, const char *s, size_t len)
+{
+	struct strs *v = arg;
+
+	v->s = xrealloc(v->s, (v->n + 1) * sizeof(*v->s));
+	v->s[v->n++] = xstrndup(s, len);
+}
+
+static int
+has(const struct strs *v, const char *s)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->s[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+strs_free(struct strs *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->s[i]);
+	free(v->s);
+	memset(v, 0, sizeof(*v));
+}
+
+static char *
+joined(const struct strs *v)
+{
+	size_t len = 1;
+	char *out;
+
+	for (size_t i = 0; i < v->n; i++)
+		len += strlen(v->s[i]) + 1;
+	out = xcalloc(1, len);
+	for (size_t i = 0; i < v->n; i++) {
+		if (i > 0)
+			strcat(out, "|");
+		strcat(out, v->s[i]);
+	}
+	return out;
+}
+
+/* ---- the tokenizer ---- */
+
+/* ICU's dictionary segmentation, not spaces: the segments of known sentences. */
+static void
+test_segments(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *words;
+	} cases[] = {
+		{ "私は東京に行きます", "私|は|東京|に|行き|ます" },
+		{ "お客様のアカウントが一時停止されました。",
+		  "お客様|の|アカウント|が|一時|停止|さ|れ|ま|した" },
+		{ "我们的产品价格优惠", "我们|的|产品|价格|优惠" },
+		/* NFKC + case folding: full-width letters and digits, upper case */
+		{ "ＡＢＣ１２３ Free MONEY!!!", "abc123|free|money" },
+		{ "ｶﾀｶﾅ と カタカナ", "カタカナ|と|カタカナ" },
+		{ "", "" },
+	};
+	struct tokenizer *tk;
+	char err[128];
+
+	(void)state;
+	tk = tokenizer_new(test_key, 18, err, sizeof(err));
+	assert_non_null(tk);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
+		struct strs v = { 0 };
+		char *got;
+
+		tokenize_words(tk, cases[i].text, strlen(cases[i].text), collect, &v);
+		got = joined(&v);
+		if (strcmp(got, cases[i].words) != 0)
+			fail_msg("\"%s\": got %s, want %s", cases[i].text, got, cases[i].words);
+		free(got);
+		strs_free(&v);
+	}
+	tokenizer_free(tk);
+}
+
+/* A message filled by hand, as message_parse() would give it. */
+struct fake {
+	struct message m;
+	struct msg_addr from, reply_to;
+	struct msg_url urls[2];
+	struct msg_part parts[2];
+	struct msg_received rcv;
+	struct msg_header hdrs[3];
+};
+
+static void
+fake_init(struct fake *f, char *subject, char *text)
+{
+	memset(f, 0, sizeof(*f));
+	f->m.subject = subject;
+	f->m.text = text;
+	f->m.date = -1;
+}
+
+static void
+test_features(void **state)
+{
+	struct fake f;
+	struct tokenizer *tk;
+	struct tok_features feats = { 0 };
+	struct strs v = { 0 };
+	char err[128], subject[] = "FREE money", text[] = "Click here now: お得なキャンペーン";
+
+	(void)state;
+	fake_init(&f, subject, text);
+	f.from = (struct msg_addr){ "Bank Support", "x@mail.example.com", "mail.example.com" };
+	f.reply_to = (struct msg_addr){ NULL, "y@other.example", "other.example" };
+	f.m.from = &f.from;
+	f.m.nfrom = 1;
+	f.m.reply_to = &f.reply_to;
+	f.m.nreply_to = 1;
+	f.urls[0] = (struct msg_url){ .url = "http://www.example.jp/login/verify.php?id=1",
+	    .scheme = "http", .host = "www.example.jp", .domain = "example.jp",
+	    .source = URL_FROM_HREF };
+	f.m.urls = f.urls;
+	f.m.nurls = 1;
+	f.parts[0] = (struct msg_part){ .content_type = "text/plain", .charset = "utf-8",
+	    .is_text = 1 };
+	f.parts[1] = (struct msg_part){ .content_type = "application/octet-stream",
+	    .filename = "invoice.pdf.exe", .is_attachment = 1 };
+	f.m.parts = f.parts;
+	f.m.nparts = 2;
+	f.rcv = (struct msg_received){ .from_name = "MX.Example.com", .from_ip = "192.0.2.7",
+	    .by = "gw.example.net", .when = -1 };
+	f.m.received = &f.rcv;
+	f.m.nreceived = 1;
+	f.hdrs[0] = (struct msg_header){ "X-Mailer", "Mass Mailer 2.0", "Mass Mailer 2.0" };
+	f.m.headers = f.hdrs;
+	f.m.nheaders = 1;
+
+	tk = tokenizer_new(test_key, 18, err, sizeof(err));
+	assert_non_null(tk);
+	tokenize_message_explain(tk, &f.m, collect, &v);
+	{
+		static const char *const want[] = {
+			"s:free", "s:money", "s2:1:free money",
+			"f:mail.example.com", "fn:bank", "fn:support",
+			"rt:other.example", "rt:(other)",
+			"hn:x-mailer", "xm:mass mailer 2.0", "xm:mailer",
+			"rn:mx.example.com", "rb:gw.example.net", "ri:192.0.2.7", "r24:192.0.2",
+			"ct:text/plain", "cs:utf-8", "at:application/octet-stream",
+			"an:invoice.pdf.exe", "ax:exe",
+			"uh:www.example.jp", "ud:example.jp", "us:http", "uo:href",
+			"up:login", "up:verify", "up:php", "up:id",
+			"b:click", "b:here", "b:now", "b2:1:click here", "b2:2:click now",
+			"b:キャンペーン", "b2:1:な キャンペーン", "b2:4:now キャンペーン",
+		};
+		for (size_t i = 0; i < UTIL_ARRAY_LEN(want); i++)
+			if (!has(&v, want[i])) {
+				char *all = joined(&v);
+				fail_msg("feature %s missing from %s", want[i], all);
+			}
+	}
+	/* Buckets: sorted, unique, and those of the spelled-out strings. */
+	tokenize_message(tk, &f.m, &feats);
+	assert_true(feats.n > 30);
+	for (size_t i = 1; i < feats.n; i++)
+		assert_true(feats.idx[i - 1] < feats.idx[i]);
+	{
+		uint32_t b = tokenize_bucket(tk, "s:free", 6);
+		int found = 0;
+
+		for (size_t i = 0; i < feats.n; i++)
+			found |= feats.idx[i] == b;
+		assert_true(found);
+	}
+	/* Another key, other buckets: the table is the model's own. */
+	{
+		struct tokenizer *tk2 = tokenizer_new((const uint8_t *)"fedcba9876543210",
+		    18, err, sizeof(err));
+		struct tok_features f2 = { 0 };
+
+		tokenize_message(tk2, &f.m, &f2);
+		assert_true(f2.n > 30);
+		assert_true(f2.n != feats.n || memcmp(f2.idx, feats.idx,
+		    feats.n * sizeof(*feats.idx)) != 0);
+		tok_features_clear(&f2);
+		tokenizer_free(tk2);
+	}
+	/* A message with nothing in it still tokenizes. */
+	{
+		struct message empty = { .date = -1 };
+
+		tokenize_message(tk, &empty, &feats);
+		assert_true(feats.n >= 1);
+	}
+	tok_features_clear(&feats);
+	strs_free(&v);
+	tokenizer_free(tk);
+}
+
+/* ---- synthetic mail ---- */
+
+static const char *const spam_words[] = {
+	"viagra", "free", "money", "winner", "click", "offer", "cheap", "loan",
+	"casino", "prize", "urgent", "bitcoin", "unsubscribe", "guaranteed", "当選", "無料",
+};
+static const char *const ham_words[] = {
+	"meeting", "agenda", "patch", "review", "kernel", "lunch", "schedule", "report",
+	"build", "release", "thanks", "minutes", "会議", "議事録", "資料", "確認",
+};
+static const char *const filler[] = {
+	"the", "and", "you", "please", "today", "this", "with", "for", "we", "see",
+};
+
+static uint32_t
+rnd(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return (*s >> 16) & 0x7fff;
+}
+
+/* Message n of a kind: its text and raw bytes (both caller-freed). */
+struct synth {
+	char subject[128];
+	char *text;
+	char *raw;
+	struct message m;
+};
+
+static void
+synth_make(struct synth *s, int spam, unsigned n)
+{
+	const char *const *own = spam ? spam_words : ham_words;
+	uint32_t seed = n * 2654435761u + (unsigned)spam;
+	char buf[2048];
+	size_t off = 0;
+
+	for (int i = 0; i < 20; i++) {
+		const char *w = i % 3 == 2 ? filler[rnd(&seed) % UTIL_ARRAY_LEN(filler)] :
+		    own[rnd(&seed) % UTIL_ARRAY_LEN(spam_words)];
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s ", w);
+	}
+	snprintf(s->subject, sizeof(s->subject), "%s %s %u", own[n % 16], filler[n % 10], n);
+	s->text = xstrdup(buf);
+	s->raw = xasprintf("Subject: %s\n\n%s\n", s->subject, s->text);
+	memset(&s->m, 0, sizeof(s->m));
+	s->m.subject = s->subject;
+	s->m.text = s->text;
+	s->m.date = -1;
+	s->m.raw = s->raw;
+	s->m.rawlen = strlen(s->raw);
+}
+
+static void
+synth_free(struct synth *s)
+{
+	free(s->text);
+	free(s->raw);
+}
+
+/* Learns 20 + 20 messages, then separates 100 new ones, with margins that
+ * grow with what it has seen. */
+static void
+test_learns_and_separates(void **state)
+{
+	struct classifier *c = classifier_new(18);
+	struct tokenizer *tk;
+	struct tok_features f = { 0 };
+	char err[128];
+	int wrong = 0;
+
+	(void)state;
+	assert_non_null(c);
+	assert_null(classifier_new(8));
+	tk = tokenizer_new(c->key, c->bits, err, sizeof(err));
+	assert_non_null(tk);
+	for (unsigned n = 0; n < 40; n++) {
+		struct synth s;
+		struct clf_change ch;
+
+		synth_make(&s, n % 2, n);
+		tokenize_message(tk, &s.m, &f);
+		classifier_learn(c, &f, n % 2, &ch);
+		synth_free(&s);
+	}
+	assert_int_equal(c->nspam, 20);
+	assert_int_equal(c->nham, 20);
+	for (unsigned n = 1000; n < 1100; n++) {
+		struct synth s;
+		double m;
+
+		synth_make(&s, n % 2, n);
+		tokenize_message(tk, &s.m, &f);
+		m = classifier_margin(c, &f);
+		if ((n % 2) != (m > 0))
+			wrong++;
+		/* calibrated enough to be usable: confident, and on the right side */
+		if (n % 2)
+			assert_true(classifier_prob(m) > 0.8);
+		else
+			assert_true(classifier_prob(m) < 0.2);
+		synth_free(&s);
+	}
+	assert_int_equal(wrong, 0);
+	/* A message already far on the right side teaches nothing more. */
+	{
+		struct synth s;
+		struct clf_change ch;
+		int changed;
+
+		synth_make(&s, 1, 5000);
+		tokenize_message(tk, &s.m, &f);
+		for (int i = 0; i < 20; i++)
+			classifier_learn(c, &f, 1, &ch);
+		changed = classifier_learn(c, &f, 1, &ch);
+		assert_int_equal(changed, 0);
+		assert_int_equal(ch.step, 0);
+		synth_free(&s);
+	}
+	tok_features_clear(&f);
+	tokenizer_free(tk);
+	classifier_free(c);
+}
+
+/* The serialised form round-trips exactly, and damage is refused. */
+static void
+test_save_load(void **state)
+{
+	struct classifier *c = classifier_new(16), *d;
+	struct tokenizer *tk;
+	struct tok_features f = { 0 };
+	unsigned char *blob;
+	size_t len;
+	char err[128];
+
+	(void)state;
+	tk = tokenizer_new(c->key, c->bits, err, sizeof(err));
+	for (unsigned n = 0; n < 10; n++) {
+		struct synth s;
+		struct clf_change ch;
+
+		synth_make(&s, n % 2, n);
+		tokenize_message(tk, &s.m, &f);
+		classifier_learn(c, &f, n % 2, &ch);
+		synth_free(&s);
+	}
+	blob = classifier_save(c, &len);
+	d = classifier_load(blob, len, err, sizeof(err));
+	assert_non_null(d);
+	assert_int_equal(d->bits, c->bits);
+	assert_memory_equal(d->key, c->key, TOK_KEY_SIZE);
+	assert_memory_equal(d->w, c->w, ((size_t)1 << c->bits) * sizeof(*c->w));
+	assert_true(d->bias == c->bias && d->nham == c->nham && d->nspam == c->nspam);
+	assert_true(d->rate == c->rate && d->thick == c->thick);
+	classifier_free(d);
+	assert_null(classifier_load(blob, len - 1, err, sizeof(err)));
+	assert_non_null(strstr(err, "damaged"));
+	blob[0] = 'X';
+	assert_null(classifier_load(blob, len, err, sizeof(err)));
+	blob[0] = 'S';
+	blob[4] = 99;
+	assert_null(classifier_load(blob, len, err, sizeof(err)));
+	assert_non_null(strstr(err, "format"));
+	free(blob);
+	tok_features_clear(&f);
+	tokenizer_free(tk);
+	classifier_free(c);
+}
+
+/* ---- through the store ---- */
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	struct store *st;
+	struct config *cfg;
+};
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *fx = xcalloc(1, sizeof(*fx));
+	char err[256];
+
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/bayes-test-XXXXXX");
+	if (mkdtemp(fx->dir) == NULL) {
+		free(fx);
+		return -1;
+	}
+	snprintf(fx->path, sizeof(fx->path), "%s/sekisho.db", fx->dir);
+	fx->st = store_open(fx->path, err, sizeof(err));
+	if (fx->st == NULL) {
+		fprintf(stderr, "store_open: %s\n", err);
+		return -1;
+	}
+	fx->cfg = config_new();
+	if (config_set(fx->cfg, "state_dir", fx->dir, err, sizeof(err)) < 0 ||
+	    config_set(fx->cfg, "network_checks", "no", err, sizeof(err)) < 0 ||
+	    config_set(fx->cfg, "bayes_table_bits", "18", err, sizeof(err)) < 0) {
+		fprintf(stderr, "config: %s\n", err);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	store_close(fx->st);
+	config_free(fx->cfg);
+	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+static void
+learn_n(struct learner *l, unsigned from, unsigned to, const char *source)
+{
+	for (unsigned n = from; n < to; n++) {
+		struct synth s;
+
+		synth_make(&s, n % 2, n);
+		assert_int_equal(learner_learn(l, &s.m, s.raw, strlen(s.raw), n % 2, source),
+		    LEARN_LEARNED);
+		synth_free(&s);
+	}
+}
+
+/* Learn, save, reopen: the same model; records are kept per message. */
+static void
+test_persistence(void **state)
+{
+	struct fixture *fx = *state;
+	struct learner *l, *l2;
+	struct store_learned rec;
+	struct synth s;
+	char err[256], digest[LEARN_DIGEST_HEX];
+	int64_t v1;
+
+	assert_int_equal(learner_open(fx->st, LEARN_MODEL, 0, 18, &l, err, sizeof(err)), 1);
+	assert_null(l);
+	assert_int_equal(learner_open(fx->st, LEARN_MODEL, 1, 18, &l, err, sizeof(err)), 0);
+	assert_int_equal(store_begin(fx->st), 0);
+	learn_n(l, 0, 30, "cli");
+	assert_int_equal(learner_save(l), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	assert_int_equal(store_model_version(fx->st, LEARN_MODEL, &v1), 0);
+	assert_int_equal(v1, l->version);
+	assert_int_equal(store_learned_count(fx->st, LEARN_MODEL, 1), 15);
+	assert_int_equal(store_learned_count(fx->st, LEARN_MODEL, 0), 15);
+
+	assert_int_equal(learner_open(fx->st, LEARN_MODEL, 0, 18, &l2, err, sizeof(err)), 0);
+	assert_memory_equal(l2->clf->w, l->clf->w, ((size_t)1 << 18) * sizeof(int32_t));
+	assert_int_equal(l2->clf->bias, l->clf->bias);
+	assert_int_equal(l2->clf->nspam, 15);
+	assert_int_equal(l2->version, v1);
+
+	/* Same message again: nothing; the record says what was learned. */
+	synth_make(&s, 1, 1);
+	assert_int_equal(learner_learn(l2, &s.m, s.raw, strlen(s.raw), 1, "cli"), LEARN_ALREADY);
+	learn_digest(s.raw, strlen(s.raw), digest);
+	assert_int_equal(store_learned_get(fx->st, LEARN_MODEL, digest, &rec), 0);
+	assert_int_equal(rec.spam, 1);
+	assert_string_equal(rec.source, "cli");
+	/* An mbox "From " line does not change the digest. */
+	{
+		char *mbox = xasprintf("From someone@example Mon Jan  1 00:00:00 2024\n%s", s.raw);
+		char d2[LEARN_DIGEST_HEX];
+
+		learn_digest(mbox, strlen(mbox), d2);
+		assert_string_equal(d2, digest);
+		free(mbox);
+	}
+	synth_free(&s);
+	/* A save without a change writes nothing. */
+	assert_int_equal(learner_save(l2), 0);
+	assert_int_equal(store_model_version(fx->st, LEARN_MODEL, &v1), 0);
+	assert_int_equal(v1, l->version);
+	learner_free(l2);
+	learner_free(l);
+}
+
+/* Forget undoes a learn exactly: weights, bias and counts bit for bit. */
+static void
+test_forget_exact(void **state)
+{
+	struct fixture *fx = *state;
+	struct learner *l;
+	struct classifier *before;
+	unsigned char *snap;
+	size_t len;
+	char err[256];
+	struct synth s;
+
+	assert_int_equal(learner_open(fx->st, LEARN_MODEL, 1, 18, &l, err, sizeof(err)), 0);
+	learn_n(l, 0, 40, "cli");
+	snap = classifier_save(l->clf, &len);
+	/* Learn three more (one of them misclassified on purpose: a ham
+	 * learned as spam moves the weights a lot), then forget them in
+	 * another order. */
+	learn_n(l, 100, 102, "user");
+	synth_make(&s, 0, 200);
+	assert_int_equal(learner_learn(l, &s.m, s.raw, strlen(s.raw), 1, "user"), LEARN_LEARNED);
+	assert_int_equal(learner_forget(l, &s.m, s.raw, strlen(s.raw)), LEARN_FORGOTTEN);
+	assert_int_equal(learner_forget(l, &s.m, s.raw, strlen(s.raw)), LEARN_UNKNOWN);
+	synth_free(&s);
+	for (unsigned n = 100; n < 102; n++) {
+		synth_make(&s, n % 2, n);
+		assert_int_equal(learner_forget(l, &s.m, s.raw, strlen(s.raw)), LEARN_FORGOTTEN);
+		synth_free(&s);
+	}
+	before = classifier_load(snap, len, err, sizeof(err));
+	assert_non_null(before);
+	assert_memory_equal(before->w, l->clf->w, ((size_t)1 << 18) * sizeof(int32_t));
+	assert_int_equal(before->bias, l->clf->bias);
+	assert_int_equal(before->nspam, l->clf->nspam);
+	assert_int_equal(before->nham, l->clf->nham);
+	assert_int_equal(before->nupdates, l->clf->nupdates);
+	assert_int_equal(store_learned_count(fx->st, LEARN_MODEL, -1), 40);
+
+	/* Relabel: learned as ham, then as spam = as if learned spam only
+	 * (the ham learn is undone first). */
+	synth_make(&s, 0, 300);
+	assert_int_equal(learner_learn(l, &s.m, s.raw, strlen(s.raw), 0, "cli"), LEARN_LEARNED);
+	assert_int_equal(learner_learn(l, &s.m, s.raw, strlen(s.raw), 1, "user"),
+	    LEARN_RELABELLED);
+	assert_int_equal(l->clf->nham, before->nham);
+	assert_int_equal(l->clf->nspam, before->nspam + 1);
+	assert_int_equal(learner_forget(l, &s.m, s.raw, strlen(s.raw)), LEARN_FORGOTTEN);
+	assert_memory_equal(before->w, l->clf->w, ((size_t)1 << 18) * sizeof(int32_t));
+	/* Features that changed since the learn are reported, not hidden. */
+	assert_int_equal(learner_learn(l, &s.m, s.raw, strlen(s.raw), 1, "cli"), LEARN_LEARNED);
+	s.m.subject = "something else entirely";
+	assert_int_equal(learner_forget(l, &s.m, s.raw, strlen(s.raw)),
+	    LEARN_FORGOTTEN_INEXACT);
+	synth_free(&s);
+	classifier_free(before);
+	free(snap);
+	learner_free(l);
+}
+
+/* ---- the detector ---- */
+
+static const struct detector *
+bayes_detector(void)
+{
+	size_t n;
+	const struct detector *const *reg = detect_registry(&n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(reg[i]->name, "bayes") == 0)
+			return reg[i];
+	fail_msg("no bayes detector in the registry");
+	return NULL;
+}
+
+static const struct symbol *
+sym(const struct scan_result *r, const char *prefix)
+{
+	for (size_t i = 0; i < r->nsyms; i++)
+		if (strncmp(r->syms[i].name, prefix, strlen(prefix)) == 0)
+			return &r->syms[i];
+	return NULL;
+}
+
+static void
+scan_one(const struct detector *d, void *st, const struct scores *sc, int spam,
+    unsigned n, struct scan_result *r)
+{
+	struct synth s;
+	struct scan_ctx ctx = { 0 };
+
+	synth_make(&s, spam, n);
+	ctx.msg = &s.m;
+	scan_result_init(r, sc);
+	d->scan(st, &ctx, r);
+	synth_free(&s);
+}
+
+static void
+test_detector(void **state)
+{
+	struct fixture *fx = *state;
+	const struct detector *d = bayes_detector();
+	struct detect_engine *de;
+	struct scan_result r;
+	struct learner *l;
+	void *st = NULL;
+	char err[256];
+	int firm = 0;
+
+	de = detect_new(fx->cfg, err, sizeof(err));
+	assert_non_null(de);
+
+	/* No model: no symbol at all. */
+	assert_int_equal(d->init(fx->cfg, &st, err, sizeof(err)), 0);
+	scan_one(d, st, detect_scores(de), 1, 7, &r);
+	assert_null(sym(&r, "BAYES_"));
+	scan_result_clear(&r);
+	d->free(st);
+
+	/* A few messages: unsure, and it says why. */
+	assert_int_equal(learner_open(fx->st, LEARN_MODEL, 1, 18, &l, err, sizeof(err)), 0);
+	learn_n(l, 0, 6, "cli");
+	assert_int_equal(learner_save(l), 0);
+	assert_int_equal(d->init(fx->cfg, &st, err, sizeof(err)), 0);
+	scan_one(d, st, detect_scores(de), 1, 7, &r);
+	assert_non_null(sym(&r, "BAYES_UNSURE"));
+	assert_non_null(strstr(sym(&r, "BAYES_UNSURE")->reason, "still learning"));
+	scan_result_clear(&r);
+	d->free(st);
+
+	/* Trained: graded symbols on new messages, never the wrong way, and
+	 * mostly firm after 30 + 30 messages. */
+	learn_n(l, 6, 60, "cli");
+	assert_int_equal(learner_save(l), 0);
+	assert_int_equal(d->init(fx->cfg, &st, err, sizeof(err)), 0);
+	for (unsigned n = 2000; n < 2020; n++) {
+		const struct symbol *y;
+
+		scan_one(d, st, detect_scores(de), n % 2, n, &r);
+		y = sym(&r, "BAYES_");
+		assert_non_null(y);
+		if (getenv("DEBUG_BAYES"))
+			fprintf(stderr, "%u %s %g %s\n", n, y->name, y->score, y->reason);
+		if (n % 2) {
+			assert_string_not_equal(y->name, "BAYES_HAM");
+			if (strcmp(y->name, "BAYES_SPAM") == 0) {
+				assert_true(y->score >= 0.5 && y->score <= 8.0);
+				firm++;
+			}
+		} else {
+			assert_string_not_equal(y->name, "BAYES_SPAM");
+			if (strcmp(y->name, "BAYES_HAM") == 0) {
+				assert_true(y->score <= -0.5 && y->score >= -4.0);
+				firm++;
+			}
+		}
+		scan_result_clear(&r);
+	}
+	assert_true(firm >= 14);
+	d->free(st);
+	learner_free(l);
+	detect_free(de);
+}
+
+/*
+ * Autolearn follows the other checks' score, never the classifier's own:
+ * with the other checks silent (score 0) nothing is learned, however sure
+ * the classifier is; with their score past bayes_autolearn_spam_score the
+ * message is learned once, recorded as "auto", and a rescan adds nothing.
+ */
+static void
+test_autolearn(void **state)
+{
+	struct fixture *fx = *state;
+	const struct detector *d = bayes_detector();
+	struct detect_engine *de;
+	struct scan_result r;
+	struct learner *l;
+	struct synth s;
+	struct scan_ctx ctx = { 0 };
+	struct store_learned rec;
+	char err[256], digest[LEARN_DIGEST_HEX];
+	void *st = NULL;
+
+	assert_int_equal(learner_open(fx->st, LEARN_MODEL, 1, 18, &l, err, sizeof(err)), 0);
+	learn_n(l, 0, 40, "cli");
+	assert_int_equal(learner_save(l), 0);
+	learner_free(l);
+	de = detect_new(fx->cfg, err, sizeof(err));
+	assert_non_null(de);
+	assert_int_equal(d->init(fx->cfg, &st, err, sizeof(err)), 0);
+
+	/* Confident spam, others silent: scanned, not learned. */
+	for (unsigned n = 3001; n < 3011; n += 2) {
+		scan_one(d, st, detect_scores(de), 1, n, &r);
+		assert_non_null(sym(&r, "BAYES_SPAM"));
+		scan_result_clear(&r);
+	}
+	/* Others very sure: learned once. */
+	synth_make(&s, 1, 4001);
+	ctx.msg = &s.m;
+	for (int i = 0; i < 3; i++) {
+		scan_result_init(&r, detect_scores(de));
+		r.score = 20;		/* as if the checks before said so */
+		d->scan(st, &ctx, &r);
+		scan_result_clear(&r);
+	}
+	d->free(st);		/* flushes */
+	assert_int_equal(store_learned_count(fx->st, LEARN_MODEL, -1), 41);
+	learn_digest(s.raw, strlen(s.raw), digest);
+	assert_int_equal(store_learned_get(fx->st, LEARN_MODEL, digest, &rec), 0);
+	assert_string_equal(rec.source, "auto");
+	assert_int_equal(rec.spam, 1);
+	synth_free(&s);
+	/* The model saved with it counts it. */
+	assert_int_equal(learner_open(fx->st, LEARN_MODEL, 0, 18, &l, err, sizeof(err)), 0);
+	assert_int_equal(l->clf->nspam, 21);
+	learner_free(l);
+	detect_free(de);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_segments),
+		cmocka_unit_test(test_features),
+		cmocka_unit_test(test_learns_and_separates),
+		cmocka_unit_test(test_save_load),
+		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_detector, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_autolearn, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
