@@ -3,43 +3,58 @@
  *
  * Every message passes pipeline_run() exactly once after it is on disk and
  * before any delivery: the daemon runs it on a worker thread, `sekisho scan`
- * runs the very same call offline.  It reads the envelope and the spooled
- * message and returns a verdict: deliver, reject, quarantine or hold.  The
- * analysis (parsing, detectors, scores) plugs in here; until it does, every
- * message is delivered unchanged.
+ * runs the very same call offline.  It parses the message (src/message),
+ * runs every detector (src/detect) and applies the policy (src/policy):
+ * the verdict says what to do and, when the message is to be delivered with
+ * changes (headers, subject tag, banner), carries the rewritten bytes.
  */
 #ifndef SEKISHO_PIPELINE_H
 #define SEKISHO_PIPELINE_H
+
+#include <stddef.h>
 
 #include "store/envelope.h"
 #include "util/config.h"
 
 enum action {
-	ACTION_DELIVER = 0,
-	ACTION_REJECT,
-	ACTION_QUARANTINE,
-	ACTION_HOLD,
+	ACTION_DELIVER = 0,	/* deliver (with the standard headers added) */
+	ACTION_TAG,		/* deliver with subject prefix and warning banner */
+	ACTION_QUARANTINE,	/* keep for an admin */
+	ACTION_REJECT,		/* 5xx within the inline budget, else bounce */
+	ACTION_HOLD,		/* wait for release (outbound holds, approvals) */
 };
 
 struct verdict {
 	enum action action;
 	double score;
 	char reply[256];	/* SMTP reply for ACTION_REJECT ("550 5.7.1 ...") */
+	char *scan_json;	/* {"action","score","symbols":[{name,score,reason}]} */
+	char *subject;		/* decoded Subject, or NULL */
+	char *rewritten;	/* the message to deliver, or NULL: unchanged */
+	size_t rewritten_len;
 };
 
-struct pipeline;
+void verdict_clear(struct verdict *v);
 
-/* Build the stage from config (load rules, open engines). NULL + err. */
+struct pipeline;
+struct scan_result;
+
+/* Build the stage from config (rules, engines, resolver). NULL + err. */
 struct pipeline *pipeline_new(const struct config *cfg, char *err, size_t errlen);
 void pipeline_free(struct pipeline *pl);
 
 /*
- * Analyse one message.  Thread-safe: many workers call it at once.  Returns
- * 0 with *v filled, or -1 when the message could not be analysed at all (the
- * caller then keeps it, never passes it unscanned).
+ * Analyse one message file.  outbound: it came in on the outbound listener.
+ * Thread-safe.  Returns 0 with *v filled (release with verdict_clear), or
+ * -1 when the file cannot be read (the caller keeps the message: never
+ * passed unscanned).  When res is not NULL the full scan result is left in
+ * it (release with scan_result_clear).
  */
 int pipeline_run(struct pipeline *pl, const struct envelope *env,
-    const char *path, struct verdict *v);
+    const char *path, struct verdict *v, struct scan_result *res);
+/* The same over bytes in memory. */
+int pipeline_run_mem(struct pipeline *pl, const struct envelope *env,
+    const char *buf, size_t len, struct verdict *v, struct scan_result *res);
 
 const char *action_name(enum action a);
 

@@ -482,6 +482,7 @@ static void
 ticket_free(struct queue_ticket *t)
 {
 	envelope_free(t->env);
+	verdict_clear(&t->verdict);
 	free(t);
 }
 
@@ -509,18 +510,18 @@ ticket_durable(void *arg)
 }
 
 static void
-log_decision(const struct queue_ticket *t, const char *action)
+log_decision(const struct envelope *env, const struct queue_ticket *t, const char *action)
 {
-	const struct envelope *env = t->env;
-	char from[600], rcpt[600], client[128];
+	char from[600], rcpt[600], client[128], subject[400];
 
 	log_kv_quote(from, sizeof(from), env->mail_from);
 	log_kv_quote(rcpt, sizeof(rcpt), env->nrcpt ? env->rcpt[0].addr : "");
 	log_kv_quote(client, sizeof(client), env->client_addr ? env->client_addr : "local");
+	log_kv_quote(subject, sizeof(subject), t->verdict.subject ? t->verdict.subject : "");
 	log_info("decision id=%s listener=%s client=%s from=<%s> to=<%s> nrcpt=%zu size=%lld "
-	    "action=%s score=%.2f time=%lldms", env->id, env->listener, client, from,
-	    rcpt, env->nrcpt, (long long)env->size, action, t->verdict.score,
-	    (long long)(util_mono_ms() - t->start_ms));
+	    "action=%s score=%.2f time=%lldms subject=%s", env->id, env->listener, client,
+	    from, rcpt, env->nrcpt, (long long)env->size, action, t->verdict.score,
+	    (long long)(util_mono_ms() - t->start_ms), subject);
 }
 
 /* Main thread: analysis done.  The session answers; then the state moves. */
@@ -541,8 +542,7 @@ ticket_scanned(void *arg)
 	case ACTION_REJECT:
 		if (t->rejected) {
 			atomic_fetch_add(&q->n_rejected, 1);
-			log_decision(&(struct queue_ticket){ .env = env,
-			    .verdict = t->verdict, .start_ms = t->start_ms }, "reject");
+			log_decision(env, t, "reject");
 			op = wop_new(WOP_DELETE, THEN_RELEASE, env);
 			break;
 		}
@@ -553,25 +553,22 @@ ticket_scanned(void *arg)
 			env->rcpt[i].reply = xstrdup(t->verdict.reply[0] ?
 			    t->verdict.reply : "550 5.7.1 Message refused by policy");
 		}
-		log_decision(&(struct queue_ticket){ .env = env,
-		    .verdict = t->verdict, .start_ms = t->start_ms }, "bounce");
+		log_decision(env, t, "bounce");
 		op = wop_new(WOP_UPDATE, THEN_DELIVER, env);
 		op->qi.state = MSG_QUEUED;
 		break;
 	case ACTION_QUARANTINE:
 	case ACTION_HOLD:
-		log_decision(&(struct queue_ticket){ .env = env,
-		    .verdict = t->verdict, .start_ms = t->start_ms },
-		    action_name(t->verdict.action));
+		log_decision(env, t, action_name(t->verdict.action));
 		op = wop_new(WOP_UPDATE, THEN_RELEASE, env);
 		(void)queue_state_next(MSG_RECEIVED, t->verdict.action == ACTION_HOLD ?
 		    QEV_SCANNED_HOLD : QEV_SCANNED_QUARANTINE, &to);
 		op->qi.state = to;
 		break;
 	case ACTION_DELIVER:
+	case ACTION_TAG:
 	default:
-		log_decision(&(struct queue_ticket){ .env = env,
-		    .verdict = t->verdict, .start_ms = t->start_ms }, "deliver");
+		log_decision(env, t, action_name(t->verdict.action));
 		op = wop_new(WOP_UPDATE, THEN_DELIVER, env);
 		op->qi.state = MSG_QUEUED;
 		break;
@@ -580,12 +577,21 @@ ticket_scanned(void *arg)
 		op->qi.created_ms = env->received_ms;
 		op->qi.next_try_ms = util_now_ms();
 		op->qi.action = xstrdup(action_name(t->verdict.action));
+		op->qi.scan = t->verdict.scan_json;
+		op->qi.subject = t->verdict.subject;
+		t->verdict.scan_json = NULL;
+		t->verdict.subject = NULL;
 	}
 	writer_post(q, op);
+	verdict_clear(&t->verdict);
 	free(t);
 }
 
-/* Scan worker. */
+/*
+ * Scan worker.  A rewritten message (headers, tag, banner) replaces the
+ * spool file before the verdict is reported, so what is delivered is what
+ * was decided; if the replacement fails the original bytes are delivered.
+ */
 static void
 scan_job(void *arg)
 {
@@ -593,11 +599,21 @@ scan_job(void *arg)
 	struct queue *q = t->q;
 	char *path = spool_path(q->spool, t->env->id);
 
-	if (pipeline_run(q->pipeline, t->env, path, &t->verdict) < 0) {
+	if (pipeline_run(q->pipeline, t->env, path, &t->verdict, NULL) < 0) {
 		/* never pass unscanned: keep it for an admin */
-		log_err("queue: analysis failed id=%s; message quarantined", t->env->id);
-		memset(&t->verdict, 0, sizeof(t->verdict));
+		log_err("queue: analysis failed id=%s: %s; message quarantined", t->env->id,
+		    strerror(errno));
+		verdict_clear(&t->verdict);
 		t->verdict.action = ACTION_QUARANTINE;
+	} else if (t->verdict.rewritten != NULL) {
+		if (spool_replace(q->spool, t->env->id, t->verdict.rewritten,
+		    t->verdict.rewritten_len) == 0)
+			t->env->size = (int64_t)t->verdict.rewritten_len;
+		else
+			log_err("queue: cannot store the rewritten message id=%s: %s",
+			    t->env->id, strerror(errno));
+		free(t->verdict.rewritten);
+		t->verdict.rewritten = NULL;
 	}
 	free(path);
 	mainq_post(q->mq, ticket_scanned, t);

@@ -1,0 +1,202 @@
+/*
+ * cmd_quarantine.c - sekisho quarantine list | show ID | release ID | delete ID
+ *
+ * Quarantined messages are messages in state QUARANTINED with their bytes
+ * in the spool and their analysis (JSON) in the store.  release moves one
+ * to QUEUED with its retry time now, so a running sekishod delivers it
+ * within queue_scan_interval; delete removes the row, then the file.
+ */
+#include "cmd/cmd.h"
+#include "cmd/common.h"
+#include "queue/queue_spool.h"
+#include "queue/queue_state.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PREVIEW_BYTES	4096
+
+static void
+when(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+static double
+scan_score(const char *json)
+{
+	json_t *root = json ? json_loads(json, 0, NULL) : NULL;
+	double score = 0;
+
+	if (root) {
+		score = json_number_value(json_object_get(root, "score"));
+		json_decref(root);
+	}
+	return score;
+}
+
+static int
+list_one(const struct envelope *env, const struct queue_info *qi, void *arg)
+{
+	char t[32];
+	int *n = arg;
+
+	when(env->received_ms, t, sizeof(t));
+	printf("%-20s %s %6.2f <%s> %s\n", env->id, t, scan_score(qi->scan), env->mail_from,
+	    qi->subject ? qi->subject : "");
+	(*n)++;
+	return 0;
+}
+
+static int
+load(struct store *st, const char *id, struct envelope **env, struct queue_info *qi)
+{
+	int rc = store_msg_get(st, id, env, qi);
+
+	if (rc == 1) {
+		fprintf(stderr, "sekisho: %s: no such message\n", id);
+		return -1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "sekisho: %s\n", store_errmsg(st));
+		return -1;
+	}
+	if (qi->state != MSG_QUARANTINED) {
+		fprintf(stderr, "sekisho: %s is %s, not quarantined\n", id,
+		    store_state_name(qi->state));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+show_symbols(const char *json)
+{
+	json_t *root = json ? json_loads(json, 0, NULL) : NULL;
+	json_t *syms, *s;
+	size_t i;
+
+	if (root == NULL)
+		return;
+	printf("score: %.2f\n", json_number_value(json_object_get(root, "score")));
+	syms = json_object_get(root, "symbols");
+	json_array_foreach(syms, i, s)
+		printf("  %-28s %7.2f  %s\n", json_string_value(json_object_get(s, "name")),
+		    json_number_value(json_object_get(s, "score")),
+		    json_string_value(json_object_get(s, "reason")));
+	json_decref(root);
+}
+
+/* The first bytes of the message, with control characters made visible:
+ * a preview must never let the message drive the admin's terminal. */
+static void
+preview(struct spool *sp, const char *id)
+{
+	char buf[PREVIEW_BYTES];
+	int fd = spool_open_msg(sp, id);
+	ssize_t n;
+
+	if (fd < 0) {
+		printf("(message file missing: %s)\n", strerror(errno));
+		return;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	printf("--- first %d bytes ---\n", n > 0 ? (int)n : 0);
+	for (ssize_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c == '\r')
+			continue;
+		if (c == '\n' || c == '\t' || c >= 0x20)
+			putchar(c == 0x7f ? '?' : c);
+		else
+			printf("^%c", c + '@');
+	}
+	printf("\n--- end of preview ---\n");
+}
+
+int
+cmd_quarantine(const struct config *cfg, int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct spool *sp = NULL;
+	struct envelope *env = NULL;
+	struct queue_info qi;
+	const char *sub = argc > 0 ? argv[0] : "";
+	const char *id = argc > 1 ? argv[1] : NULL;
+	enum msg_state to;
+	int rc = 1, n = 0;
+
+	memset(&qi, 0, sizeof(qi));
+	if (strcmp(sub, "list") != 0 && id == NULL) {
+		fprintf(stderr, "usage: sekisho quarantine list | show ID | release ID | delete ID\n");
+		return 2;
+	}
+	if (cmd_open_state(cfg, &st, &sp) < 0)
+		goto out;
+	if (strcmp(sub, "list") == 0) {
+		printf("%-20s %-16s %6s %s\n", "ID", "ARRIVED", "SCORE", "SENDER SUBJECT");
+		if (store_msg_foreach(st, MSG_QUARANTINED, list_one, &n) < 0) {
+			fprintf(stderr, "sekisho: %s\n", store_errmsg(st));
+			goto out;
+		}
+		printf("-- %d quarantined\n", n);
+		rc = 0;
+	} else if (strcmp(sub, "show") == 0) {
+		if (load(st, id, &env, &qi) < 0)
+			goto out;
+		printf("id: %s\nsender: <%s>\n", env->id, env->mail_from);
+		for (size_t i = 0; i < env->nrcpt; i++)
+			printf("recipient: <%s>\n", env->rcpt[i].addr);
+		printf("client: %s\nsubject: %s\n", env->client_addr ? env->client_addr : "",
+		    qi.subject ? qi.subject : "");
+		show_symbols(qi.scan);
+		preview(sp, id);
+		rc = 0;
+	} else if (strcmp(sub, "release") == 0) {
+		if (load(st, id, &env, &qi) < 0)
+			goto out;
+		if (queue_state_next(qi.state, QEV_RELEASE, &to) < 0)
+			goto out;
+		qi.state = to;
+		qi.next_try_ms = util_now_ms();
+		free(qi.action);
+		qi.action = xstrdup("release");
+		if (store_msg_update(st, env, &qi) < 0) {
+			fprintf(stderr, "sekisho: %s\n", store_errmsg(st));
+			goto out;
+		}
+		printf("%s: released for delivery\n", id);
+		rc = 0;
+	} else if (strcmp(sub, "delete") == 0) {
+		if (load(st, id, &env, &qi) < 0)
+			goto out;
+		if (store_msg_delete(st, id) < 0) {
+			fprintf(stderr, "sekisho: %s\n", store_errmsg(st));
+			goto out;
+		}
+		spool_remove(sp, id);
+		printf("%s: deleted\n", id);
+		rc = 0;
+	} else {
+		fprintf(stderr, "usage: sekisho quarantine list | show ID | release ID | delete ID\n");
+		rc = 2;
+	}
+out:
+	envelope_free(env);
+	queue_info_clear(&qi);
+	store_close(st);
+	spool_close(sp);
+	return rc;
+}

@@ -1,0 +1,287 @@
+/*
+ * policy.c - the rules of policy.h.
+ *
+ * Banners are fixed bilingual texts (Japanese first: the readers are
+ * Japanese first); the HTML banner is a styled table so that it shows in
+ * mail clients that ignore <div> styling.  Nothing from the message itself
+ * is put into a banner, so a banner cannot be used to inject markup.
+ */
+#include "policy/policy.h"
+#include "util/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct forced {
+	char *symbol;
+	enum action action;
+};
+
+struct policy {
+	const struct config *cfg;
+	struct forced *forced;
+	size_t nforced;
+};
+
+static const char *const removed_headers[] = {
+	"X-Sekisho-Result", "X-Sekisho-Score", "X-Sekisho-Symbols", NULL,
+};
+
+static const char text_suspicious[] =
+    "【注意】このメールは迷惑メールまたは詐欺の可能性があります。"
+    "リンクや添付ファイルを開く前に、送信者が本物かどうか確認してください。\n"
+    "[Caution] This message may be spam or a scam. Check that the sender is "
+    "genuine before you open links or attachments.\n"
+    "--\n";
+
+static const char html_suspicious[] =
+    "<table role=\"presentation\" width=\"100%\" cellpadding=\"8\" "
+    "style=\"border:2px solid #c62828;background:#fff3f3;color:#000;"
+    "font-family:sans-serif;font-size:14px;margin:0 0 12px 0\"><tr><td>"
+    "<b>【注意】</b>このメールは迷惑メールまたは詐欺の可能性があります。"
+    "リンクや添付ファイルを開く前に、送信者が本物かどうか確認してください。<br>"
+    "<b>[Caution]</b> This message may be spam or a scam. Check that the sender is "
+    "genuine before you open links or attachments.</td></tr></table>";
+
+static const char text_external[] =
+    "【社外】このメールは組織の外部から届きました。\n"
+    "[External] This message came from outside your organization.\n"
+    "--\n";
+
+static const char html_external[] =
+    "<table role=\"presentation\" width=\"100%\" cellpadding=\"6\" "
+    "style=\"border:1px solid #f9a825;background:#fffde7;color:#000;"
+    "font-family:sans-serif;font-size:13px;margin:0 0 12px 0\"><tr><td>"
+    "<b>【社外】</b>このメールは組織の外部から届きました。<br>"
+    "<b>[External]</b> This message came from outside your organization."
+    "</td></tr></table>";
+
+static const char *const action_words[] = {
+	[ACTION_DELIVER] = "deliver", [ACTION_TAG] = "tag", [ACTION_QUARANTINE] = "quarantine",
+	[ACTION_REJECT] = "reject", [ACTION_HOLD] = "hold",
+};
+
+int
+action_parse(const char *name, enum action *out)
+{
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(action_words); i++)
+		if (action_words[i] && strcmp(name, action_words[i]) == 0) {
+			*out = (enum action)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* How severe an action is, for choosing among several. */
+static int
+severity(enum action a)
+{
+	switch (a) {
+	case ACTION_DELIVER: return 0;
+	case ACTION_TAG: return 1;
+	case ACTION_HOLD: return 2;
+	case ACTION_QUARANTINE: return 3;
+	case ACTION_REJECT: return 4;
+	}
+	return 0;
+}
+
+struct policy *
+policy_new(const struct config *cfg, char *err, size_t errlen)
+{
+	struct policy *p = xcalloc(1, sizeof(*p));
+
+	p->cfg = cfg;
+	for (char **s = cfg->symbol_actions; s && *s; s++) {
+		const char *eq = strchr(*s, '=');
+		enum action a;
+		if (eq == NULL || eq == *s || action_parse(eq + 1, &a) < 0) {
+			snprintf(err, errlen, "symbol_actions: '%s' is not SYMBOL=action "
+			    "(deliver, tag, quarantine, reject, hold)", *s);
+			policy_free(p);
+			return NULL;
+		}
+		p->forced = xrealloc(p->forced, (p->nforced + 1) * sizeof(*p->forced));
+		p->forced[p->nforced].symbol = xstrndup(*s, (size_t)(eq - *s));
+		p->forced[p->nforced].action = a;
+		p->nforced++;
+	}
+	return p;
+}
+
+void
+policy_free(struct policy *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->nforced; i++)
+		free(p->forced[i].symbol);
+	free(p->forced);
+	free(p);
+}
+
+/* Does addr match an entry: a whole address, "@domain" or "domain"
+ * (the domain and its subdomains)? */
+static int
+list_match(char *const *list, const char *addr)
+{
+	const char *domain = envelope_domain(addr);
+	size_t dlen = strlen(domain);
+
+	for (; list && *list; list++) {
+		const char *e = *list;
+		if (strchr(e, '@') != NULL && e[0] != '@') {
+			if (util_strcasecmp(e, addr) == 0)
+				return 1;
+			continue;
+		}
+		if (e[0] == '@')
+			e++;
+		size_t elen = strlen(e);
+		if (dlen == elen && util_strcasecmp(domain, e) == 0)
+			return 1;
+		if (dlen > elen && domain[dlen - elen - 1] == '.' &&
+		    util_strcasecmp(domain + dlen - elen, e) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+all_recipients_allowed(const struct config *cfg, const struct envelope *env)
+{
+	if (env->nrcpt == 0 || cfg->recipient_allowlist == NULL || !cfg->recipient_allowlist[0])
+		return 0;
+	for (size_t i = 0; i < env->nrcpt; i++)
+		if (!list_match(cfg->recipient_allowlist, env->rcpt[i].addr))
+			return 0;
+	return 1;
+}
+
+static enum action
+by_score(const struct config *cfg, int outbound, double score)
+{
+	double tag = outbound ? cfg->outbound_tag_score : cfg->inbound_tag_score;
+	double quar = outbound ? cfg->outbound_quarantine_score : cfg->inbound_quarantine_score;
+	double rej = outbound ? cfg->outbound_reject_score : cfg->inbound_reject_score;
+
+	if (rej > 0 && score >= rej)
+		return ACTION_REJECT;
+	if (quar > 0 && score >= quar)
+		return ACTION_QUARANTINE;
+	if (tag > 0 && score >= tag)
+		return ACTION_TAG;
+	return ACTION_DELIVER;
+}
+
+static char *
+result_header(const struct scan_result *r, enum action a)
+{
+	size_t cap = 256, len;
+	char *h = xmalloc(cap);
+
+	len = (size_t)snprintf(h, cap, "X-Sekisho-Result: action=%s; score=%.2f; symbols=",
+	    action_name(a), r->score);
+	for (size_t i = 0; i < r->nsyms; i++) {
+		char item[128];
+		int n = snprintf(item, sizeof(item), "%s%s(%.2f)", i ? "," : "",
+		    r->syms[i].name, r->syms[i].score);
+		if (len + (size_t)n + 1 > cap) {
+			cap = (len + (size_t)n + 1) * 2;
+			h = xrealloc(h, cap);
+		}
+		memcpy(h + len, item, (size_t)n + 1);
+		len += (size_t)n;
+	}
+	return h;
+}
+
+static char *
+auth_header(const struct config *cfg, const struct scan_result *r)
+{
+	const char *id = *cfg->authserv_id ? cfg->authserv_id : cfg->myhostname;
+	size_t cap = strlen(id) + 64;
+	char *h;
+
+	for (size_t i = 0; i < r->nauth; i++)
+		cap += strlen(r->auth[i]) + 4;
+	h = xmalloc(cap);
+	snprintf(h, cap, "Authentication-Results: %s;%s", id, r->nauth ? "" : " none");
+	for (size_t i = 0; i < r->nauth; i++) {
+		strcat(h, i ? ";\r\n\t" : "\r\n\t");
+		strcat(h, r->auth[i]);
+	}
+	return h;
+}
+
+void
+policy_decide(const struct policy *p, const struct scan_ctx *ctx,
+    const struct scan_result *r, struct verdict *v, struct policy_changes *ch)
+{
+	const struct config *cfg = p->cfg;
+	const struct envelope *env = ctx->env;
+	enum action a = ACTION_DELIVER;
+	const char *why = "score";
+	int forced = 0;
+	size_t n = 0;
+
+	memset(ch, 0, sizeof(*ch));
+	v->score = r->score;
+	if (*env->mail_from && list_match(cfg->sender_blocklist, env->mail_from)) {
+		a = ACTION_REJECT;
+		why = "sender_blocklist";
+		forced = 1;
+	}
+	for (size_t i = 0; forced != 1 && i < p->nforced; i++)
+		for (size_t j = 0; j < r->nsyms; j++)
+			if (strcmp(p->forced[i].symbol, r->syms[j].name) == 0 &&
+			    (forced == 0 || severity(p->forced[i].action) > severity(a))) {
+				a = p->forced[i].action;
+				why = p->forced[i].symbol;
+				forced = 2;
+			}
+	if (!forced) {
+		if ((*env->mail_from && list_match(cfg->sender_allowlist, env->mail_from)) ||
+		    all_recipients_allowed(cfg, env)) {
+			a = ACTION_DELIVER;
+			why = "allowlist";
+		} else {
+			a = by_score(cfg, ctx->outbound, r->score);
+		}
+	}
+	v->action = a;
+	if (a == ACTION_REJECT)
+		snprintf(v->reply, sizeof(v->reply),
+		    "550 5.7.1 Message refused by policy (%s, score %.1f)",
+		    forced == 1 ? "sender blocked" : forced == 2 ? why : "spam or unsafe",
+		    r->score);
+	log_debug("policy: action=%s reason=%s score=%.2f", action_name(a), why, r->score);
+
+	ch->remove = removed_headers;
+	ch->prepend = xcalloc(3, sizeof(*ch->prepend));
+	ch->prepend[n++] = auth_header(cfg, r);
+	ch->prepend[n++] = result_header(r, a);
+	if (a == ACTION_TAG) {
+		if (*cfg->tag_subject_prefix)
+			ch->subject_prefix = xstrdup(cfg->tag_subject_prefix);
+		if (cfg->banner_suspicious) {
+			ch->text_banner = xstrdup(text_suspicious);
+			ch->html_banner = xstrdup(html_suspicious);
+		}
+	} else if (!ctx->outbound && cfg->banner_external && a == ACTION_DELIVER) {
+		ch->text_banner = xstrdup(text_external);
+		ch->html_banner = xstrdup(html_external);
+	}
+}
+
+void
+policy_changes_clear(struct policy_changes *ch)
+{
+	for (char **p = ch->prepend; p && *p; p++)
+		free(*p);
+	free(ch->prepend);
+	free(ch->subject_prefix);
+	free(ch->text_banner);
+	free(ch->html_banner);
+	memset(ch, 0, sizeof(*ch));
+}
