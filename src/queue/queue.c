@@ -47,6 +47,7 @@ struct queue_ticket {
 	int acked;		/* 250 sent */
 	int rejected;		/* 5xx sent */
 	int failed;		/* could not be made durable */
+	int err;		/* errno of that failure */
 	int64_t start_ms;	/* monotonic, for the decision log */
 	struct verdict verdict;
 };
@@ -142,6 +143,7 @@ struct wop {
 	struct spool_file *sf;	/* WOP_INSERT of a received message */
 	struct queue_ticket *t;
 	int ok;
+	int err;		/* errno when !ok */
 };
 
 /* ---- delivery queue: ids waiting for a delivery thread ---- */
@@ -304,6 +306,7 @@ writer_commit(struct queue *q, struct wop *batch)
 		op->ok = 1;
 		if (op->sf != NULL) {
 			if (spool_finish(op->sf) < 0) {
+				op->err = errno;
 				log_err("queue: spool commit failed id=%s: %s",
 				    op->env->id, strerror(errno));
 				op->ok = 0;
@@ -314,12 +317,13 @@ writer_commit(struct queue *q, struct wop *batch)
 		}
 	}
 	if (need_sync && spool_sync(q->spool) < 0) {
+		sync_failed = errno;
 		log_err("queue: spool directory fsync failed: %s", strerror(errno));
-		sync_failed = 1;
 	}
 	for (op = batch; op; op = op->next)
 		if (sync_failed && op->kind == WOP_INSERT && op->t != NULL && op->ok) {
 			op->ok = 0;
+			op->err = sync_failed;
 			spool_remove(q->spool, op->env->id);
 		}
 
@@ -368,6 +372,7 @@ writer_finish(struct queue *q, struct wop *op)
 		op->t->env = op->env;
 		op->env = NULL;
 		op->t->failed = !op->ok;
+		op->t->err = op->err;
 		if (!op->ok)
 			inflight_remove(&q->inflight, id);
 		mainq_post(q->mq, ticket_durable, op->t);
@@ -470,6 +475,12 @@ const char *
 queue_ticket_id(const struct queue_ticket *t)
 {
 	return t->env ? t->env->id : "";
+}
+
+int
+queue_ticket_error(const struct queue_ticket *t)
+{
+	return t->err;
 }
 
 const struct verdict *

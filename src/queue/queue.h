@@ -64,6 +64,8 @@ void queue_ticket_acked(struct queue_ticket *t);
 void queue_ticket_rejected(struct queue_ticket *t);
 const char *queue_ticket_id(const struct queue_ticket *t);
 const struct verdict *queue_ticket_verdict(const struct queue_ticket *t);
+/* For QUEUE_FAILED: the errno of the failure (ENOSPC: the disk is full). */
+int queue_ticket_error(const struct queue_ticket *t);
 
 /* Counts for logs and metrics. */
 struct queue_stats {

@@ -204,7 +204,7 @@ spool_out(void *arg, const char *buf, size_t len)
 		return;
 	}
 	if (spool_write(s->sf, buf, len) < 0)
-		s->write_error = 1;
+		s->write_error = errno ? errno : EIO;
 }
 
 static int
@@ -230,6 +230,17 @@ write_received(struct session *s)
 }
 
 /* ---- queue answers ---- */
+
+/* A full disk is "452 insufficient system storage" (RFC 5321 4.2.2, RFC 3463
+ * 4.3.1); any other failure to keep the message is a plain temporary error. */
+static void
+reply_write_error(struct session *s, int err)
+{
+	if (err == ENOSPC || err == EDQUOT)
+		reply(s, "452 4.3.1 Error: insufficient system storage");
+	else
+		reply(s, "451 4.3.0 Error: queue file write error");
+}
 
 static void
 resume(struct session *s)
@@ -270,7 +281,7 @@ session_queue_cb(void *arg, enum queue_event ev, struct queue_ticket *t)
 
 	switch (ev) {
 	case QUEUE_FAILED:
-		reply(s, "451 4.3.0 Error: queue file write error");
+		reply_write_error(s, queue_ticket_error(t));
 		s->ticket = NULL;
 		resume(s);
 		return;
@@ -324,8 +335,9 @@ data_end(struct session *s)
 		return;
 	}
 	if (s->write_error) {
-		log_err("smtp: spool write failed id=%s: %s", s->env->id, strerror(errno));
-		reply(s, "451 4.3.0 Error: queue file write error");
+		log_err("smtp: spool write failed id=%s: %s", s->env->id,
+		    strerror(s->write_error));
+		reply_write_error(s, s->write_error);
 		transaction_reset(s);
 		return;
 	}

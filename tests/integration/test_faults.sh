@@ -128,6 +128,12 @@ fault() {
 	grep -q '<-  354' "$T/swaks-$id.out" || fail "$name: no 354 (the fault hit before DATA)"
 	reply=$(sed -n 's/^ *<\*\* *\(45[12] [0-9.]*\) .*/\1/p' "$T/swaks-$id.out" | tail -n 1)
 	[ -n "$reply" ] || fail "$name: no 451/452 after DATA: $(tail -n 4 "$T/swaks-$id.out")"
+	# a full disk says so (452 4.3.1); other failures are 451 4.3.0
+	case $errname in
+	ENOSPC|EDQUOT) want="452 4.3.1" ;;
+	*) want="451 4.3.0" ;;
+	esac
+	[ "$reply" = "$want" ] || fail "$name: $flag -> $errname answered '$reply', want '$want'"
 	check_refused "$id"
 	ok "$name: $flag -> $errname: '$reply' after DATA, nothing delivered, spool clean, queue empty"
 	accept "after-$name"
@@ -223,6 +229,7 @@ $S --port "$IN_PORT" --from a@example.org --to user@sekisho.test \
 grep -q '<-  250 2.0.0 Ok: queued' "$T/swaks-disk-huge.out" && fail "full disk: 250 for a message that did not fit"
 reply=$(sed -n 's/^ *<\*\* *\(45[12] [0-9.]*\) .*/\1/p' "$T/swaks-disk-huge.out" | tail -n 1)
 [ -n "$reply" ] || fail "full disk: no 451/452 for a message larger than the disk: $(tail -n 4 "$T/swaks-disk-huge.out")"
+[ "$reply" = "452 4.3.1" ] || fail "full disk: answered '$reply', want '452 4.3.1'"
 check_refused disk-huge
 ok "full disk: a 2 MiB message on a 1 MiB spool gets '$reply', nothing delivered, spool clean"
 accept disk-after-huge
