@@ -6,7 +6,8 @@
  * and returns once it answers a probe query.  The zones are "static", so a
  * name without local-data is NXDOMAIN and nothing is ever asked of the
  * internet.  ubt_stop() kills the server and removes the directory; call
- * it from the test's teardown so a failing test does not leave it running.
+ * it from the test's teardown.  Should the test die first, the server gets
+ * SIGKILL with it (PR_SET_PDEATHSIG); only the directory stays behind.
  *
  * Header-only so that each test executable can include it; the functions
  * are static and some tests use only a few of them.
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -214,6 +216,8 @@ ubt_start(struct ubt *u)
 			dup2(fd, 2);
 			close(fd);
 		}
+		/* a test that aborts (a sanitizer, a crash) takes its server along */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execl(UBT_BINARY, "unbound", "-d", "-c", conf, (char *)NULL);
 		_exit(127);
 	}
