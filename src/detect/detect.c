@@ -12,6 +12,7 @@
  * remaining detectors are skipped and SCAN_TIMEOUT says so.
  */
 #include "detect/detect.h"
+#include "detect/detect_auth.h"
 #include "detect/detect_headers.h"
 #include "detect/detect_bayes.h"
 #include "util/log.h"
@@ -39,6 +40,7 @@ static const struct detector detect_core = {
 static const struct detector *const registry[] = {
 	&detect_core,
 	&detect_headers,
+	&detect_auth,
 	&detect_bayes,		/* last: autolearn reads the other checks' score */
 };
 
