@@ -10,5 +10,7 @@
 
 int cmd_scan(const struct config *cfg, int argc, char **argv);
 int cmd_quarantine(const struct config *cfg, int argc, char **argv);
+int cmd_symbols(const struct config *cfg, int argc, char **argv);
+int cmd_learn(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
  * the store is opened directly (SQLite allows readers and short writers
  * beside the running daemon).  Exit codes: 0 success, 1 failure, 2 usage.
  */
+#include "cmd/cmd.h"
 #include "cmd/common.h"
 #include "queue/queue_spool.h"
 #include "smtp/smtp_auth.h"
@@ -34,7 +35,11 @@ static const char usage[] =
     "  queue dump ID         envelope records and the stored message bytes\n"
     "  queue retry ID        deliver now instead of at the next retry time\n"
     "  queue delete ID       remove a message (no bounce)\n"
+    "  scan [OPTIONS] FILE|DIR|-   run the analysis offline (see docs/scan.md)\n"
+    "  quarantine list | show ID | release ID | delete ID\n"
+    "  symbols [--markdown]  every symbol with its score and meaning\n"
     "  user add LOGIN        add or replace an AUTH user; password on stdin\n"
+    "  learn --spam|--ham|--forget PATH...  teach the spam classifier (files, dirs, mbox)\n"
     "  version               print the version\n";
 
 #define SEKISHO_VERSION "0.1.0"
@@ -48,30 +53,7 @@ struct ctx {
 static int
 open_state(struct ctx *c)
 {
-	char err[256], *db, *dir;
-	struct stat sb;
-
-	db = config_state_path(c->cfg, "sekisho.db");
-	if (stat(db, &sb) < 0) {
-		fprintf(stderr, "sekisho: no store at %s (state_dir %s): has sekishod run here?\n",
-		    db, c->cfg->state_dir);
-		free(db);
-		return -1;
-	}
-	c->st = store_open(db, err, sizeof(err));
-	free(db);
-	if (c->st == NULL) {
-		fprintf(stderr, "sekisho: %s\n", err);
-		return -1;
-	}
-	dir = config_state_path(c->cfg, "spool");
-	c->spool = spool_open(dir);
-	free(dir);
-	if (c->spool == NULL) {
-		fprintf(stderr, "sekisho: cannot open the spool: %s\n", strerror(errno));
-		return -1;
-	}
-	return 0;
+	return cmd_open_state(c->cfg, &c->st, &c->spool);
 }
 
 static void
@@ -386,6 +368,14 @@ main(int argc, char **argv)
 		} else {
 			fputs(usage, stderr);
 		}
+	} else if (strcmp(cmd, "scan") == 0) {
+		rc = cmd_scan(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "symbols") == 0) {
+		rc = cmd_symbols(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "quarantine") == 0) {
+		rc = cmd_quarantine(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "learn") == 0) {
+		rc = cmd_learn(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "user") == 0 && strcmp(sub, "add") == 0 &&
 	    need_args(argc, argi, 3)) {
 		rc = user_add(&c, argv[argi + 2]);

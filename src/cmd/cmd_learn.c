@@ -1,0 +1,417 @@
+/*
+ * cmd_learn.c - "sekisho learn": teach the spam classifier, or undo it.
+ *
+ *   sekisho learn --spam PATH...      learn messages as spam
+ *   sekisho learn --ham PATH...       learn messages as not spam
+ *   sekisho learn --forget PATH...    undo the learning of these messages
+ *   sekisho learn --list FILE         learn "spam|ham<TAB>path" lines
+ *   sekisho learn --classify PATH...  print each message's score, learn nothing
+ *   sekisho learn --online --list FILE  classify each message, then learn it
+ *                                       (train on error), in the list's order
+ *   sekisho learn --stats             what the model has learned
+ *
+ * A PATH is a message file, a directory (read recursively, in name order)
+ * or an mbox file (messages separated by "From " lines).  --base DIR makes
+ * the paths of a --list relative to DIR.  On a terminal a progress bar
+ * runs on standard error; the counts are printed at the end.  --classify
+ * and --online print "label<TAB>margin<TAB>probability<TAB>path" lines (label
+ * "-" when unknown), for bench/accuracy.sh.
+ *
+ * Everything learned in one run is committed to the store together with
+ * the model (every LEARN_COMMIT_EVERY messages and at the end), so an
+ * interrupted run leaves the model and its per-message records consistent.
+ * The daemon picks up the new model within bayes_reload_interval.
+ *
+ * Exit: 0 done, 1 an error (store, unreadable path), 2 usage.
+ */
+#include "cmd/cmd.h"
+#include "detect/learn.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LEARN_COMMIT_EVERY	5000
+#define LEARN_MAX_FILE		(256u << 20)
+
+static const char learn_usage[] =
+    "usage: sekisho learn --spam|--ham|--forget|--classify PATH...\n"
+    "       sekisho learn [--online|--classify] [--base DIR] --list FILE\n"
+    "       sekisho learn --stats\n";
+
+enum mode { M_NONE, M_SPAM, M_HAM, M_FORGET, M_CLASSIFY, M_STATS };
+
+struct item {
+	char *path;
+	int label;		/* 1 spam, 0 ham, -1 unknown (from the mode) */
+};
+
+struct run {
+	enum mode mode;
+	int online;
+	struct learner *l;
+	struct store *st;
+	struct item *items;
+	size_t nitems, cap;
+	size_t done;		/* files processed (progress) */
+	size_t counts[LEARN_FAILED + 1];
+	size_t messages, unreadable, since_commit;
+	int tty;
+	int64_t last_draw_ms, start_ms;
+};
+
+static void
+add_item(struct run *r, const char *path, int label)
+{
+	if (r->nitems == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 256;
+		r->items = xrealloc(r->items, r->cap * sizeof(*r->items));
+	}
+	r->items[r->nitems].path = xstrdup(path);
+	r->items[r->nitems].label = label;
+	r->nitems++;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Files under path, recursively, in name order.  -1 when path is unreadable. */
+static int
+collect(struct run *r, const char *path, int label)
+{
+	struct stat sb;
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	if (stat(path, &sb) < 0) {
+		fprintf(stderr, "sekisho learn: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		add_item(r, path, label);
+		return 0;
+	}
+	if ((d = opendir(path)) == NULL) {
+		fprintf(stderr, "sekisho learn: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;	/* ., .., and hidden files (cmds, .DS_Store) */
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = xasprintf("%s/%s", path, de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (collect(r, names[i], label) < 0)
+			rc = -1;
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static int
+read_list(struct run *r, const char *file, const char *base)
+{
+	FILE *fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0, rc = 0;
+
+	if (fp == NULL) {
+		fprintf(stderr, "sekisho learn: %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	while ((len = getline(&line, &cap, fp)) >= 0) {
+		char *tab, *path;
+		int label;
+
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0 || line[0] == '#')
+			continue;
+		if ((tab = strchr(line, '\t')) == NULL) {
+			fprintf(stderr, "sekisho learn: %s:%d: not label<TAB>path\n", file, lineno);
+			rc = -1;
+			continue;
+		}
+		*tab = '\0';
+		if (strcmp(line, "spam") == 0)
+			label = 1;
+		else if (strcmp(line, "ham") == 0)
+			label = 0;
+		else {
+			fprintf(stderr, "sekisho learn: %s:%d: label '%s' is not spam or ham\n",
+			    file, lineno, line);
+			rc = -1;
+			continue;
+		}
+		path = base != NULL && tab[1] != '/' ? xasprintf("%s/%s", base, tab + 1) :
+		    xstrdup(tab + 1);
+		if (collect(r, path, label) < 0)
+			rc = -1;
+		free(path);
+	}
+	free(line);
+	if (fp != stdin)
+		fclose(fp);
+	return rc;
+}
+
+static void
+progress(struct run *r, int last)
+{
+	int64_t now = util_mono_ms();
+	size_t width = 30, fill;
+
+	if (!r->tty || (!last && now - r->last_draw_ms < 100))
+		return;
+	r->last_draw_ms = now;
+	fill = r->nitems ? r->done * width / r->nitems : width;
+	fprintf(stderr, "\r[");
+	for (size_t i = 0; i < width; i++)
+		fputc(i < fill ? '#' : ' ', stderr);
+	fprintf(stderr, "] %zu/%zu files, %zu messages", r->done, r->nitems, r->messages);
+	if (last)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static int
+commit(struct run *r)
+{
+	if (learner_save(r->l) < 0 || store_commit(r->st) < 0) {
+		fprintf(stderr, "sekisho learn: %s\n", store_errmsg(r->st));
+		return -1;
+	}
+	r->since_commit = 0;
+	return 0;
+}
+
+/* One message (bytes of one file, or one of an mbox). */
+static int
+one_message(struct run *r, const char *raw, size_t len, int label, const char *path)
+{
+	size_t off = learn_skip_from_line(raw, len);
+	struct message *msg = message_parse(raw + off, len - off, NULL);
+	enum learn_outcome o;
+
+	r->messages++;
+	if (r->mode == M_CLASSIFY || r->online) {
+		double m = learner_margin(r->l, msg);
+
+		printf("%s\t%.6f\t%.6f\t%s\n", label < 0 ? "-" : label ? "spam" : "ham",
+		    m, classifier_prob(m), path);
+		if (r->online && label >= 0) {
+			o = learner_learn(r->l, msg, raw, len, label, "cli");
+			r->counts[o]++;
+		}
+	} else if (r->mode == M_FORGET) {
+		o = learner_forget(r->l, msg, raw, len);
+		r->counts[o]++;
+		if (o == LEARN_UNKNOWN || o == LEARN_FORGOTTEN_INEXACT)
+			fprintf(stderr, "%s%s: %s\n", r->tty ? "\r" : "", path,
+			    learn_outcome_name(o));
+	} else {
+		o = learner_learn(r->l, msg, raw, len, label, "cli");
+		r->counts[o]++;
+	}
+	message_free(msg);
+	if (r->counts[LEARN_FAILED] > 0) {
+		fprintf(stderr, "sekisho learn: %s: %s\n", path, store_errmsg(r->st));
+		return -1;
+	}
+	if (r->mode != M_CLASSIFY && ++r->since_commit >= LEARN_COMMIT_EVERY)
+		if (commit(r) < 0 || store_begin(r->st) < 0)
+			return -1;
+	return 0;
+}
+
+/* The start of the next mbox "From " line after p (a line that follows an
+ * empty one), or end. */
+static const char *
+next_from(const char *p, const char *end)
+{
+	while ((p = memmem(p, (size_t)(end - p), "\n\nFrom ", 7)) != NULL)
+		return p + 2;
+	return end;
+}
+
+static int
+one_file(struct run *r, const struct item *it)
+{
+	size_t len;
+	char *raw = util_read_file(it->path, LEARN_MAX_FILE, &len);
+	int rc = 0;
+
+	if (raw == NULL) {
+		fprintf(stderr, "%ssekisho learn: %s: %s\n", r->tty ? "\r" : "", it->path,
+		    strerror(errno));
+		r->unreadable++;
+		return 0;
+	}
+	if (len >= 5 && memcmp(raw, "From ", 5) == 0) {
+		const char *p = raw, *end = raw + len;
+
+		while (p < end && rc == 0) {
+			const char *q = next_from(p, end);
+
+			rc = one_message(r, p, (size_t)(q - p), it->label, it->path);
+			p = q;
+		}
+	} else {
+		rc = one_message(r, raw, len, it->label, it->path);
+	}
+	free(raw);
+	return rc;
+}
+
+static void
+print_stats(FILE *fp, struct learner *l, struct store *st)
+{
+	fprintf(fp, "model %s: %lld spam, %lld ham learned (%lld records), %lld updates,"
+	    " %u-bit table\n", l->name, (long long)l->clf->nspam, (long long)l->clf->nham,
+	    (long long)store_learned_count(st, l->name, -1),
+	    (long long)l->clf->nupdates, l->clf->bits);
+}
+
+int
+cmd_learn(const struct config *cfg, int argc, char **argv)
+{
+	struct run r = { .mode = M_NONE };
+	const char *list = NULL, *base = NULL;
+	char err[256], *db = NULL;
+	int i, rc = 1, open_rc;
+	double secs;
+
+	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+		enum mode m = M_NONE;
+
+		if (strcmp(argv[i], "--spam") == 0)
+			m = M_SPAM;
+		else if (strcmp(argv[i], "--ham") == 0)
+			m = M_HAM;
+		else if (strcmp(argv[i], "--forget") == 0)
+			m = M_FORGET;
+		else if (strcmp(argv[i], "--classify") == 0)
+			m = M_CLASSIFY;
+		else if (strcmp(argv[i], "--stats") == 0)
+			m = M_STATS;
+		else if (strcmp(argv[i], "--online") == 0)
+			r.online = 1;
+		else if (strcmp(argv[i], "--list") == 0 && i + 1 < argc)
+			list = argv[++i];
+		else if (strcmp(argv[i], "--base") == 0 && i + 1 < argc)
+			base = argv[++i];
+		else {
+			fprintf(stderr, "sekisho learn: unknown option %s\n%s", argv[i], learn_usage);
+			return 2;
+		}
+		if (m != M_NONE && r.mode != M_NONE) {
+			fprintf(stderr, "sekisho learn: one of --spam, --ham, --forget,"
+			    " --classify, --stats\n%s", learn_usage);
+			return 2;
+		}
+		if (m != M_NONE)
+			r.mode = m;
+	}
+	if ((r.mode == M_NONE && list == NULL) || (r.online && list == NULL) ||
+	    (r.mode != M_STATS && list == NULL && i >= argc) ||
+	    (list != NULL && (r.mode == M_SPAM || r.mode == M_HAM))) {
+		fputs(learn_usage, stderr);
+		return 2;
+	}
+
+	if (util_mkdirs(cfg->state_dir, 0700) < 0) {
+		fprintf(stderr, "sekisho learn: %s: %s\n", cfg->state_dir, strerror(errno));
+		return 1;
+	}
+	db = config_state_path(cfg, "sekisho.db");
+	r.st = store_open(db, err, sizeof(err));
+	if (r.st == NULL) {
+		fprintf(stderr, "sekisho learn: %s\n", err);
+		goto out;
+	}
+	/* Only learning creates a model; the other modes need one. */
+	open_rc = learner_open(r.st, LEARN_MODEL, r.mode == M_NONE || r.mode == M_SPAM ||
+	    r.mode == M_HAM || r.online, (unsigned)cfg->bayes_table_bits, &r.l,
+	    err, sizeof(err));
+	if (open_rc != 0) {
+		fprintf(stderr, "sekisho learn: %s\n", open_rc < 0 ? err :
+		    "nothing learned yet (sekisho learn --spam/--ham first)");
+		goto out;
+	}
+	if (r.mode == M_STATS) {
+		print_stats(stdout, r.l, r.st);
+		rc = 0;
+		goto out;
+	}
+
+	if (list != NULL && read_list(&r, list, base) < 0)
+		goto out;
+	for (; i < argc; i++)
+		if (collect(&r, argv[i], r.mode == M_SPAM ? 1 : r.mode == M_HAM ? 0 : -1) < 0)
+			goto out;
+
+	r.tty = isatty(STDERR_FILENO) && r.mode != M_CLASSIFY && !r.online;
+	r.start_ms = util_mono_ms();
+	if (r.mode != M_CLASSIFY && store_begin(r.st) < 0) {
+		fprintf(stderr, "sekisho learn: %s\n", store_errmsg(r.st));
+		goto out;
+	}
+	for (size_t k = 0; k < r.nitems; k++) {
+		if (one_file(&r, &r.items[k]) < 0) {
+			store_rollback(r.st);
+			goto out;
+		}
+		r.done++;
+		progress(&r, 0);
+	}
+	progress(&r, 1);
+	if (r.mode != M_CLASSIFY && commit(&r) < 0)
+		goto out;
+	secs = (double)(util_mono_ms() - r.start_ms) / 1000.0;
+	if (r.mode == M_FORGET)
+		fprintf(stderr, "%zu messages: %zu forgotten, %zu forgotten inexactly,"
+		    " %zu never learned", r.messages, r.counts[LEARN_FORGOTTEN],
+		    r.counts[LEARN_FORGOTTEN_INEXACT], r.counts[LEARN_UNKNOWN]);
+	else if (r.mode != M_CLASSIFY || r.online)
+		fprintf(stderr, "%zu messages: %zu learned, %zu relabelled, %zu already known",
+		    r.messages, r.counts[LEARN_LEARNED], r.counts[LEARN_RELABELLED],
+		    r.counts[LEARN_ALREADY]);
+	else
+		fprintf(stderr, "%zu messages classified", r.messages);
+	fprintf(stderr, ", %zu unreadable files; %.1f s (%.0f msg/s)\n", r.unreadable, secs,
+	    secs > 0 ? (double)r.messages / secs : 0.0);
+	if (r.mode != M_CLASSIFY)
+		print_stats(r.online ? stderr : stdout, r.l, r.st);
+	rc = r.unreadable > 0 ? 1 : 0;
+out:
+	for (size_t k = 0; k < r.nitems; k++)
+		free(r.items[k].path);
+	free(r.items);
+	learner_free(r.l);
+	store_close(r.st);
+	free(db);
+	return rc;
+}
