@@ -238,8 +238,16 @@ html_meta_charset(const char *p, size_t n)
 				v++;
 			while (v + l < e && (g_ascii_isalnum(v[l]) || v[l] == '-' || v[l] == '_' || v[l] == ':' || v[l] == '.'))
 				l++;
-			if (l > 0 && l < 40)
+			if (l > 0 && l < 40) {
+				/* a document read as bytes cannot be UTF-16: browsers
+				 * take such a label for UTF-8 */
+				if (g_ascii_strncasecmp(v, "utf-16", 6) == 0 ||
+				    g_ascii_strncasecmp(v, "utf-32", 6) == 0 ||
+				    g_ascii_strncasecmp(v, "ucs", 3) == 0 ||
+				    g_ascii_strncasecmp(v, "unicode", 7) == 0)
+					return xstrdup("utf-8");
 				return xstrndup(v, l);
+			}
 		}
 		s = c + 7;
 	}

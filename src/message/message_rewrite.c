@@ -467,6 +467,25 @@ message_rewrite(const struct message *msg, const struct message_rewrite *rw, siz
 	if (rw->prepend != NULL)
 		for (size_t i = 0; rw->prepend[i] != NULL; i++)
 			add_prepend(&out, rw->prepend[i]);
+	if (prefix != NULL) {
+		/* no Subject field at all: add one on top, where any reader sees it */
+		int have = 0;
+
+		mhdr_scan_init(&sc, w, pv->hdr_end, pv->hdr_start);
+		while (!have && ((k = mhdr_next(&sc, &f)) == MHDR_FIELD || k == MHDR_JUNK))
+			have = k == MHDR_FIELD && f.name_len == 7 &&
+			    g_ascii_strncasecmp(w + f.start, "Subject", 7) == 0 &&
+			    !listed(rw->remove, w + f.start, f.name_len);
+		if (!have) {
+			char *enc = mhdr_encode_text(prefix);
+
+			mbuf_adds(&out, "Subject: ");
+			mbuf_adds(&out, enc);
+			mbuf_adds(&out, "\r\n");
+			free(enc);
+			subject_done = 1;
+		}
+	}
 
 	mhdr_scan_init(&sc, w, pv->hdr_end, pv->hdr_start);
 	while ((k = mhdr_next(&sc, &f)) == MHDR_FIELD || k == MHDR_JUNK) {
@@ -474,6 +493,8 @@ message_rewrite(const struct message *msg, const struct message_rewrite *rw, siz
 
 		if (k == MHDR_JUNK) {
 			mbuf_add(&out, w + f.start, f.end - f.start);
+			if (w[f.end - 1] != '\n')
+				mbuf_adds(&out, "\r\n");
 			continue;
 		}
 		if (listed(rw->remove, name, f.name_len))
@@ -499,14 +520,6 @@ message_rewrite(const struct message *msg, const struct message_rewrite *rw, siz
 		if (w[f.end - 1] != '\n')
 			mbuf_adds(&out, "\r\n");
 	}
-	if (prefix != NULL && !subject_done) {
-		char *enc = mhdr_encode_text(prefix);
-
-		mbuf_adds(&out, "Subject: ");
-		mbuf_adds(&out, enc);
-		mbuf_adds(&out, "\r\n");
-		free(enc);
-	}
 	if (root_hdrs != NULL) {
 		mbuf_adds(&out, root_hdrs);
 		if (out.len > 0 && out.p[out.len - 1] != '\n')
@@ -516,8 +529,8 @@ message_rewrite(const struct message *msg, const struct message_rewrite *rw, siz
 	/* the blank line, then the body */
 	if (pv->has_blank)
 		mbuf_add(&out, w + pv->hdr_end, msg->body_offset - pv->hdr_end);
-	else if (body != NULL || msg->body_offset < wlen || out.len > pv->hdr_start)
-		mbuf_adds(&out, "\r\n");
+	else if ((body != NULL || msg->body_offset < wlen) && out.len > pv->hdr_start)
+		mbuf_adds(&out, "\r\n");	/* a body without headers got some */
 	if (body != NULL)
 		mbuf_add(&out, body, blen);
 	else
