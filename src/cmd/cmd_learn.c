@@ -9,6 +9,8 @@
  *   sekisho learn --online --list FILE  classify each message, then learn it
  *                                       (train on error), in the list's order
  *   sekisho learn --stats             what the model has learned
+ *   --passes N   passes over the messages of a --spam/--ham/--list run
+ *                (default 2: the second trains again on or near error)
  *
  * A PATH is a message file, a directory (read recursively, in name order)
  * or an mbox file (messages separated by "From " lines).  --base DIR makes
@@ -41,7 +43,7 @@
 #define LEARN_MAX_FILE		(256u << 20)
 
 static const char learn_usage[] =
-    "usage: sekisho learn --spam|--ham|--forget|--classify PATH...\n"
+    "usage: sekisho learn [--passes N] --spam|--ham|--forget|--classify PATH...\n"
     "       sekisho learn [--online|--classify] [--base DIR] --list FILE\n"
     "       sekisho learn --stats\n";
 
@@ -55,6 +57,7 @@ struct item {
 struct run {
 	enum mode mode;
 	int online;
+	int pass;		/* 1, or 2.. for the refining passes */
 	struct learner *l;
 	struct store *st;
 	struct item *items;
@@ -192,6 +195,8 @@ progress(struct run *r, int last)
 	for (size_t i = 0; i < width; i++)
 		fputc(i < fill ? '#' : ' ', stderr);
 	fprintf(stderr, "] %zu/%zu files, %zu messages", r->done, r->nitems, r->messages);
+	if (r->pass > 1)
+		fprintf(stderr, " (pass %d)", r->pass);
 	if (last)
 		fputc('\n', stderr);
 	fflush(stderr);
@@ -226,6 +231,10 @@ one_message(struct run *r, const char *raw, size_t len, int label, const char *p
 			o = learner_learn(r->l, msg, raw, len, label, "cli");
 			r->counts[o]++;
 		}
+	} else if (r->pass > 1) {
+		o = learner_refine(r->l, msg, raw, len);
+		if (o == LEARN_FAILED)
+			r->counts[o]++;
 	} else if (r->mode == M_FORGET) {
 		o = learner_forget(r->l, msg, raw, len);
 		r->counts[o]++;
@@ -301,7 +310,7 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 	struct run r = { .mode = M_NONE };
 	const char *list = NULL, *base = NULL;
 	char err[256], *db = NULL;
-	int i, rc = 1, open_rc;
+	int i, rc = 1, open_rc, passes = 2;
 	double secs;
 
 	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
@@ -323,6 +332,9 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 			list = argv[++i];
 		else if (strcmp(argv[i], "--base") == 0 && i + 1 < argc)
 			base = argv[++i];
+		else if (strcmp(argv[i], "--passes") == 0 && i + 1 < argc &&
+		    atoi(argv[i + 1]) >= 1 && atoi(argv[i + 1]) <= 10)
+			passes = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "sekisho learn: unknown option %s\n%s", argv[i], learn_usage);
 			return 2;
@@ -379,15 +391,24 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "sekisho learn: %s\n", store_errmsg(r.st));
 		goto out;
 	}
-	for (size_t k = 0; k < r.nitems; k++) {
-		if (one_file(&r, &r.items[k]) < 0) {
-			store_rollback(r.st);
-			goto out;
+	if (r.mode == M_FORGET || r.mode == M_CLASSIFY || r.online)
+		passes = 1;
+	for (r.pass = 1; r.pass <= passes; r.pass++) {
+		size_t counted = r.messages;	/* each pass sees the same messages */
+
+		r.done = 0;
+		for (size_t k = 0; k < r.nitems; k++) {
+			if (one_file(&r, &r.items[k]) < 0) {
+				store_rollback(r.st);
+				goto out;
+			}
+			r.done++;
+			progress(&r, 0);
 		}
-		r.done++;
-		progress(&r, 0);
+		progress(&r, 1);
+		if (r.pass > 1)
+			r.messages = counted;
 	}
-	progress(&r, 1);
 	if (r.mode != M_CLASSIFY && commit(&r) < 0)
 		goto out;
 	secs = (double)(util_mono_ms() - r.start_ms) / 1000.0;

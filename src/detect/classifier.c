@@ -171,6 +171,17 @@ classifier_replay(struct classifier *c, const struct tok_features *f, int spam,
 	c->nupdates++;
 }
 
+void
+classifier_uncount(struct classifier *c, int spam, int update)
+{
+	if (spam > 0 && c->nspam > 0)
+		c->nspam--;
+	else if (spam == 0 && c->nham > 0)
+		c->nham--;
+	if (update && c->nupdates > 0)
+		c->nupdates--;
+}
+
 /* ---- serialised form ---- */
 
 static void

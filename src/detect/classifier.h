@@ -74,6 +74,10 @@ void classifier_unlearn(struct classifier *c, const struct tok_features *f, int 
 /* Put back a change that classifier_unlearn() took out (the inverse). */
 void classifier_replay(struct classifier *c, const struct tok_features *f, int spam,
     const struct clf_change *ch);
+/* Take back the counting of a learn (the message count of label spam, 1
+ * or 0, none for -1; and the update count when update is set) without
+ * touching the weights. */
+void classifier_uncount(struct classifier *c, int spam, int update);
 uint64_t classifier_fsum(const struct tok_features *f);
 
 /* Serialised form (little-endian header + weights); caller frees. */

@@ -155,6 +155,43 @@ learner_learn(struct learner *l, const struct message *msg, const char *raw,
 }
 
 enum learn_outcome
+learner_refine(struct learner *l, const struct message *msg, const char *raw, size_t len)
+{
+	char digest[LEARN_DIGEST_HEX];
+	struct store_learned rec;
+	struct clf_change ch;
+	int rc, had;
+
+	learn_digest(raw, len, digest);
+	rc = store_learned_get(l->st, l->name, digest, &rec);
+	if (rc != 0)
+		return rc < 0 ? LEARN_FAILED : LEARN_UNKNOWN;
+	had = rec.step != 0 || rec.bias_step != 0;
+	tokenize_message(l->tk, msg, &l->f);
+	if (classifier_learn(l->clf, &l->f, rec.spam, &ch) == 0) {
+		classifier_uncount(l->clf, rec.spam, 0);
+		return LEARN_LEARNED;
+	}
+	/* one message, one update in the count, however many passes */
+	classifier_uncount(l->clf, rec.spam, had);
+	rec.step += ch.step;
+	rec.bias_step += ch.bias_step;
+	if (store_learned_put(l->st, l->name, digest, &rec) < 0) {
+		struct clf_change back = ch;
+
+		back.step = -ch.step;
+		back.bias_step = -ch.bias_step;
+		classifier_replay(l->clf, &l->f, rec.spam, &back);
+		classifier_uncount(l->clf, rec.spam, 1);
+		if (!had)
+			classifier_uncount(l->clf, -1, 1);
+		return LEARN_FAILED;
+	}
+	l->dirty = 1;
+	return LEARN_LEARNED;
+}
+
+enum learn_outcome
 learner_forget(struct learner *l, const struct message *msg, const char *raw, size_t len)
 {
 	char digest[LEARN_DIGEST_HEX];

@@ -4,7 +4,7 @@
  * from the quarantine, the detector's autolearn).
  *
  * A learner is a model (classifier.h) loaded from the store with its
- * tokenizer.  learner_learn() parses and tokenizes the message, trains the
+ * tokenizer.  learner_learn() tokenizes the parsed message, trains the
  * model and records digest -> (label, the change made) in the store, all
  * inside the caller's store transaction when there is one; learner_save()
  * writes the model back.  Learning a message already learned with the same
@@ -69,6 +69,15 @@ void learner_free(struct learner *l);
  */
 enum learn_outcome learner_learn(struct learner *l, const struct message *msg,
     const char *raw, size_t len, int spam, const char *source);
+/*
+ * Another pass over a message learned before (with its label): trains on or
+ * near error again and adds the change to its record, so forget still
+ * undoes all of it.  Counts nothing.  LEARN_LEARNED, LEARN_UNKNOWN (never
+ * learned) or LEARN_FAILED.  sekisho learn makes a second pass over what it
+ * learned in a run (bench/accuracy/README.md shows why).
+ */
+enum learn_outcome learner_refine(struct learner *l, const struct message *msg,
+    const char *raw, size_t len);
 enum learn_outcome learner_forget(struct learner *l, const struct message *msg,
     const char *raw, size_t len);
 

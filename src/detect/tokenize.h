@@ -32,6 +32,9 @@
 #define TOK_MAX_FEATURES	60000
 #define TOK_MAX_WORD		40
 #define TOK_OSB_WINDOW		4	/* words back that pair with the current one */
+#define TOK_HEADER_WEIGHT	8	/* buckets per header, address, URL, part feature */
+#define TOK_NGRAM		4	/* bytes of a raw n-gram */
+#define TOK_NGRAM_BYTES		3000	/* of the raw message read for n-grams */
 
 struct tok_features {
 	uint32_t *idx;		/* bucket indexes, sorted, unique */

@@ -553,6 +553,16 @@ test_forget_exact(void **state)
 	assert_int_equal(learner_forget(l, &s.m, s.raw, strlen(s.raw)), LEARN_FORGOTTEN);
 	assert_int_equal(learner_forget(l, &s.m, s.raw, strlen(s.raw)), LEARN_UNKNOWN);
 	synth_free(&s);
+	/* a second pass over them adds to their records... */
+	for (unsigned n = 100; n < 102; n++) {
+		synth_make(&s, n % 2, n);
+		assert_int_equal(learner_refine(l, &s.m, s.raw, strlen(s.raw)), LEARN_LEARNED);
+		synth_free(&s);
+	}
+	synth_make(&s, 0, 999);
+	assert_int_equal(learner_refine(l, &s.m, s.raw, strlen(s.raw)), LEARN_UNKNOWN);
+	synth_free(&s);
+	/* ...so forget still takes out all of it */
 	for (unsigned n = 100; n < 102; n++) {
 		synth_make(&s, n % 2, n);
 		assert_int_equal(learner_forget(l, &s.m, s.raw, strlen(s.raw)), LEARN_FORGOTTEN);
