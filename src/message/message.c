@@ -687,9 +687,11 @@ scan_headers(struct pctx *c, size_t len)
 	int nfields = 0, over = 0;
 
 	if (len >= 5 && memcmp(w, "From ", 5) == 0) {
+		/* an mbox separator line, when it is a whole line */
 		const char *nl = memchr(w, '\n', len);
 
-		off = nl != NULL ? (size_t)(nl - w) + 1 : len;
+		if (nl != NULL)
+			off = (size_t)(nl - w) + 1;
 	}
 	pv->hdr_start = off;
 	mhdr_scan_init(&sc, w, len, off);
@@ -809,6 +811,7 @@ message_parse(const char *raw, size_t len, const struct message_limits *lim)
 	struct pctx c;
 	GMimeStream *stream;
 	GMimeParser *parser;
+	GMimeMessage *mime;
 	size_t cut;
 
 	message_lib_init();
@@ -864,8 +867,9 @@ message_parse(const char *raw, size_t len, const struct message_limits *lim)
 		g_byte_array_set_size(c.arr, (guint)cut);
 		pv->gmime_cut = 1;
 	}
-	g_byte_array_ref(c.arr);
+	/* the array is ours (freed in message_free), not the stream's */
 	stream = g_mime_stream_mem_new_with_byte_array(c.arr);
+	g_mime_stream_mem_set_owner((GMimeStreamMem *)stream, FALSE);
 	pv->stream = stream;
 	pv->gbuf = (const char *)c.arr->data;
 	pv->glen = c.arr->len;
@@ -873,15 +877,22 @@ message_parse(const char *raw, size_t len, const struct message_limits *lim)
 
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	pv->mime = g_mime_parser_construct_message(parser, c.opts);
+	mime = g_mime_parser_construct_message(parser, c.opts);
 	g_object_unref(parser);
 
 	top_fields(&c);
 	c.urls = murls_new(c.lim.max_urls, &m->limits);
-	if (pv->mime != NULL && g_mime_message_get_mime_part(pv->mime) != NULL)
-		walk(&c, g_mime_message_get_mime_part(pv->mime), 0, 0);
-	else if (pv->body_in_gbuf <= pv->glen)
+	if (mime != NULL && g_mime_message_get_mime_part(mime) != NULL) {
+		walk(&c, g_mime_message_get_mime_part(mime), 0, 0);
+		pv->has_mime = 1;
+	} else if (pv->body_in_gbuf <= pv->glen)
 		add_raw_body(&c, pv->body_in_gbuf);
+	/* parts are read from their byte ranges from now on: the tree can go
+	 * (it refers to c.opts, which goes too) */
+	if (mime != NULL)
+		g_object_unref(mime);
+	g_object_unref(stream);
+	pv->stream = NULL;
 	m->text = mbuf_take(&c.text);
 	m->html_text = mbuf_take(&c.html_text);
 	m->urls = murls_take(c.urls, &m->nurls);
@@ -962,8 +973,6 @@ message_free(struct message *m)
 	}
 	free(m->received);
 	if (pv != NULL) {
-		if (pv->mime != NULL)
-			g_object_unref(pv->mime);
 		if (pv->stream != NULL)
 			g_object_unref(pv->stream);
 		if (pv->arr != NULL)

@@ -4,7 +4,8 @@
  *
  * mcs_to_utf8() never fails: bytes invalid in their charset become U+FFFD
  * (MCS_INVALID), an unknown or missing label is replaced by a guess
- * (MCS_GUESSED): UTF-8 when the bytes are valid UTF-8, else the Japanese
+ * (MCS_GUESSED): UTF-8 when the bytes are UTF-8 (a broken sequence in 50
+ * non-ASCII bytes allowed), else the Japanese
  * encoding (ISO-2022-JP, EUC-JP, CP932) that reads them with the fewest
  * errors, else windows-1252.  Japanese labels get the reading real mailers
  * mean: Shift_JIS is read as CP932 (NEC and IBM extensions, backslash at
@@ -589,6 +590,13 @@ guess(const char *in, size_t len, struct reading *r, int *guessed)
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)in[i] >= 0x80)
 			nonascii++;
+	/* UTF-8 with a few broken sequences (a character cut by a byte limit) */
+	read_as(&a, "UTF-8", in, len);
+	if ((size_t)a.bad * 50 <= nonascii) {
+		*r = a;
+		return;
+	}
+	mbuf_free(&a.out);
 	read_as(&a, ja[0], in, len);
 	read_as(&b, ja[1], in, len);
 	if (a.bad >= 0 && b.bad >= 0) {

@@ -168,7 +168,7 @@ const void *message_psl(void);
 /* priv of struct message */
 struct msg_priv {
 	void *stream;		/* GMimeStream over gbuf */
-	void *mime;		/* GMimeMessage or NULL */
+	int has_mime;		/* GMime built a message from gbuf */
 	const char *gbuf;	/* the bytes GMime parsed (owned by stream) */
 	size_t glen;
 	size_t gcut;		/* GMime saw gbuf[0..gcut) */

@@ -11,7 +11,9 @@
  * stack from the top, a match pops what is above it, message/rfc822 and the
  * parts of a multipart/digest open a nested header block) and returns the
  * offset of the line where the structure goes past max_depth + 8 levels or
- * max_parts + 64 entities, or where the boundary checks pass 50 million.
+ * max_parts + 64 entities, where the boundary checks pass 50 million, or
+ * where the header blocks of all parts pass 100,000 fields (GMime makes an
+ * object of every one; the top-level block is already cut by the caller).
  * The caller gives GMime only the bytes before it.
  *
  * Its stack always holds at least what GMime's holds (it pushes for every
@@ -33,6 +35,7 @@
 #define PARTS_SLACK	64
 #define COST_MAX	50000000u
 #define CT_MAX		4096	/* bytes of a Content-Type value looked at */
+#define HLINES_MAX	100000	/* fields in all header blocks */
 
 struct pent {
 	char *b;		/* "--boundary", or NULL for a nested message */
@@ -117,6 +120,7 @@ mprescan(const char *buf, size_t len, size_t max_depth, size_t max_parts,
 	int headers = 1, have_ct = 0;
 	size_t off = 0, parts = 0, ret = len;
 	size_t max_d = max_depth + DEPTH_SLACK, max_p = max_parts + PARTS_SLACK;
+	size_t hlines = 0, max_hlines = HLINES_MAX;
 	unsigned long long cost = 0;
 
 	while (off < len) {
@@ -131,6 +135,13 @@ mprescan(const char *buf, size_t len, size_t max_depth, size_t max_parts,
 				ll--;
 		}
 		if (headers) {
+			/* GMime keeps an object per field of every part: bound them
+			 * (folded lines add no field) */
+			if (ll > 0 && l[0] != ' ' && l[0] != '\t' && ++hlines > max_hlines) {
+				*limits |= MSG_LIMIT_HEADERS;
+				ret = off;
+				break;
+			}
 			if (ll == 0 && nl != NULL) {
 				/* end of a header block: what follows? */
 				char *mt = NULL, *sub = NULL;

@@ -458,7 +458,7 @@ message_rewrite(const struct message *msg, const struct message_rewrite *rw, siz
 
 	if (((rw->text_banner != NULL && rw->text_banner[0] != '\0') ||
 	    (rw->html_banner != NULL && rw->html_banner[0] != '\0')) &&
-	    !pv->gmime_cut && pv->mime != NULL &&
+	    !pv->gmime_cut && pv->has_mime &&
 	    !(msg->limits & (MSG_LIMIT_HEADERS | MSG_LIMIT_HEADER_BYTES)))
 		body = banner_body(msg, rw, &blen, &root_hdrs);
 

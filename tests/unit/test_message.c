@@ -872,6 +872,16 @@ test_limit_headers(void **state)
 	message_free(m);
 	mbuf_free(&b);
 
+	/* the fields of a part count too: GMime would keep every one */
+	mbuf_adds(&b, "Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n");
+	for (int i = 0; i < 150000; i++)
+		mbuf_adds(&b, "X-Part: f\r\n");
+	mbuf_adds(&b, "\r\npart body\r\n--z--\r\n");
+	m = message_parse(b.p, b.len, NULL);
+	assert_true(m->limits & MSG_LIMIT_HEADERS);
+	message_free(m);
+	mbuf_free(&b);
+
 	/* one huge folded field, 4 MiB */
 	mbuf_adds(&b, "Subject: big\r\nX-Huge: start\r\n");
 	for (int i = 0; i < 65536; i++)
