@@ -5,7 +5,8 @@
  * store, "forget" undoing a learn bit for bit, relabelling, and the
  * detector (no model: no symbol; a trained one: graded symbols).
  *
- * Messages are filled by hand: these tests need no MIME parser.
+ * Messages are filled by hand, except in test_corpus, which learns and
+ * scores real mail of ../shared/corpus (skipped when it is not there).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -760,6 +761,117 @@ test_autolearn(void **state)
 	detect_free(de);
 }
 
+/* ---- on real mail ---- */
+
+struct labelled {
+	int spam;
+	double margin;
+};
+
+static int
+margin_cmp(const void *a, const void *b)
+{
+	double x = ((const struct labelled *)a)->margin, y = ((const struct labelled *)b)->margin;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Learn (two passes) or score the first max messages of a split file. */
+static size_t
+corpus_run(struct learner *l, const char *corpus, const char *list, size_t max, int pass,
+    struct labelled *out)
+{
+	char *path = xasprintf("%s/splits/%s", corpus, list), line[1024];
+	FILE *fp = fopen(path, "r");
+	size_t n = 0;
+
+	assert_non_null(fp);
+	while (n < max && fgets(line, sizeof(line), fp) != NULL) {
+		char *tab = strchr(line, '\t'), *file, *raw;
+		struct message *msg;
+		size_t len, off;
+		int spam;
+
+		assert_non_null(tab);
+		*tab = '\0';
+		tab[1 + strcspn(tab + 1, "\n")] = '\0';
+		spam = strcmp(line, "spam") == 0;
+		file = xasprintf("%s/%s", corpus, tab + 1);
+		raw = util_read_file(file, 32u << 20, &len);
+		assert_non_null(raw);
+		off = learn_skip_from_line(raw, len);
+		msg = message_parse(raw + off, len - off, NULL);
+		if (out != NULL) {
+			out[n].spam = spam;
+			out[n].margin = learner_margin(l, msg);
+		} else if (pass == 1) {
+			assert_int_equal(learner_learn(l, msg, raw, len, spam, "cli"), LEARN_LEARNED);
+		} else {
+			assert_int_equal(learner_refine(l, msg, raw, len), LEARN_LEARNED);
+		}
+		message_free(msg);
+		free(raw);
+		free(file);
+		n++;
+	}
+	fclose(fp);
+	free(path);
+	return n;
+}
+
+/*
+ * 800 messages of the SpamAssassin split's training list, then 500 of its
+ * test list: the ranking is nearly perfect and no ham is called spam.
+ * (bench/accuracy.sh runs the whole split against the peers.)
+ */
+static void
+test_corpus(void **state)
+{
+	struct fixture *fx = *state;
+	const char *src = getenv("SEKISHO_SRC");
+	char *corpus, *probe;
+	struct learner *l;
+	struct labelled *t = xcalloc(500, sizeof(*t));
+	double ranksum = 0, auc;
+	size_t n, nspam = 0, fp = 0;
+	char err[256];
+
+	corpus = xasprintf("%s/../shared/corpus", src != NULL ? src : "..");
+	probe = xasprintf("%s/splits/spamassassin-train.tsv", corpus);
+	if (access(probe, R_OK) != 0) {
+		fprintf(stderr, "test_corpus: skipped: no corpus at %s\n", corpus);
+		free(probe);
+		free(corpus);
+		free(t);
+		skip();
+	}
+	free(probe);
+	assert_int_equal(learner_open(fx->st, LEARN_MODEL, 1, 20, &l, err, sizeof(err)), 0);
+	assert_int_equal(store_begin(fx->st), 0);
+	corpus_run(l, corpus, "spamassassin-train.tsv", 800, 1, NULL);
+	corpus_run(l, corpus, "spamassassin-train.tsv", 800, 2, NULL);
+	assert_int_equal(store_commit(fx->st), 0);
+	n = corpus_run(l, corpus, "spamassassin-test.tsv", 500, 0, t);
+	qsort(t, n, sizeof(*t), margin_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].spam) {
+			ranksum += (double)i + 1;
+			nspam++;
+		} else if (classifier_prob(t[i].margin) >= 0.9) {
+			fp++;
+		}
+	}
+	auc = (ranksum - (double)nspam * ((double)nspam + 1) / 2) /
+	    ((double)nspam * (double)(n - nspam));
+	fprintf(stderr, "test_corpus: %zu test messages, (1-ROCA)%% %.3f, %zu ham over 0.9\n",
+	    n, 100 * (1 - auc), fp);
+	assert_true(100 * (1 - auc) < 0.5);
+	assert_int_equal(fp, 0);
+	learner_free(l);
+	free(t);
+	free(corpus);
+}
+
 int
 main(void)
 {
@@ -772,6 +884,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_forget_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detector, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_autolearn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
