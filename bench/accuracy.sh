@@ -175,15 +175,22 @@ EOF
 	sa-learn --siteconfigpath="$SA/etc" --ham -f "$WORK/train.ham" >/dev/null 2>>"$OUT/spamassassin.log"
 	t1=$(now)
 	chmod -R a+rwX "$SA"
+	chmod a+rx "$WORK"		# spamd's children run as nobody
 	PORT=$(free_port)
 	spamd -L -x --siteconfigpath="$SA/etc" -i 127.0.0.1 -p "$PORT" -m 2 -u nobody \
 	    --pidfile "$SA/spamd.pid" -s "$SA/spamd.log" >/dev/null 2>&1 &
 	PIDS="$PIDS $!"
-	for i in $(seq 1 100); do
-		spamc -d 127.0.0.1 -p "$PORT" -K >/dev/null 2>&1 && break
+	up=0
+	for i in $(seq 1 120); do
+		if spamc -d 127.0.0.1 -p "$PORT" -K >/dev/null 2>&1; then up=1; break; fi
 		sleep 0.5
 	done
-	t1=$(now)
+	if [ "$up" = 0 ]; then
+		echo "accuracy: spamd did not start (see $OUT/spamassassin.log)" >&2
+		cp "$SA/spamd.log" "$OUT/spamassassin.log" 2>/dev/null || true
+		exit 1
+	fi
+	tc=$(now)
 	export PORT
 	xargs -P 2 -I{} sh -c 'printf "%s\t%s\n" "$1" "$(spamc -d 127.0.0.1 -p $PORT -c < "$1")"' _ {} \
 	    < "$WORK/test.paths" > "$WORK/sa.out" || true
@@ -192,7 +199,7 @@ EOF
 	awk -F'\t' 'NR == FNR { label[$2] = $1; next }
 	    { split($2, a, "/"); print label[$1] "\t" a[1] "\t" (a[1] + 0 >= a[2] + 0 ? 1 : 0) }' \
 	    "$WORK/test.tsv" "$WORK/sa.out" > "$OUT/spamassassin.scores"
-	echo "$NTRAIN $(elapsed "$t0" "$t1") $NTEST $(elapsed "$t1" "$t2")" > "$OUT/spamassassin.times"
+	echo "$NTRAIN $(elapsed "$t0" "$t1") $NTEST $(elapsed "$tc" "$t2")" > "$OUT/spamassassin.times"
 	kill "$(cat "$SA/spamd.pid")" 2>/dev/null || true
 	echo "accuracy: spamassassin done" >&2
 fi
