@@ -10,6 +10,8 @@ libevent-dev libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev
 libglib2.0-dev libgmime-3.0-dev libgumbo-dev libpsl-dev libidn2-dev
 libunbound-dev unbound libspf2-dev libopendkim-dev libopendmarc-dev
 libjansson-dev libicu-dev
+libclamav-dev libyara-dev libmagic-dev libarchive-dev libgsf-1-dev zlib1g-dev
+clamav-testfiles p7zip-full zip
 libcmocka-dev
 swaks postfix python3
 clang libclang-rt-14-dev

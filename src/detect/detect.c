@@ -15,6 +15,7 @@
 #include "detect/detect_auth.h"
 #include "detect/detect_headers.h"
 #include "detect/detect_bayes.h"
+#include "detect/detect_attach.h"
 #include "util/log.h"
 
 #include <math.h>
@@ -41,6 +42,7 @@ static const struct detector *const registry[] = {
 	&detect_core,
 	&detect_headers,
 	&detect_auth,
+	&detect_attach,
 	&detect_bayes,		/* last: autolearn reads the other checks' score */
 };
 
@@ -177,6 +179,7 @@ scan_result_clear(struct scan_result *r)
 	for (size_t i = 0; i < r->nauth; i++)
 		free(r->auth[i]);
 	free(r->auth);
+	free(r->bad_parts);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -187,6 +190,16 @@ result_has(const struct scan_result *r, const char *name)
 		if (strcmp(r->syms[i].name, name) == 0)
 			return 1;
 	return 0;
+}
+
+void
+result_mark_part(struct scan_result *r, int part)
+{
+	for (size_t i = 0; i < r->nbad_parts; i++)
+		if (r->bad_parts[i] == part)
+			return;
+	r->bad_parts = xrealloc(r->bad_parts, (r->nbad_parts + 1) * sizeof(*r->bad_parts));
+	r->bad_parts[r->nbad_parts++] = part;
 }
 
 /* Reasons are one line: control characters become spaces. */

@@ -46,6 +46,8 @@ struct scan_result {
 	char **auth;		/* Authentication-Results methods: "spf=pass smtp.mailfrom=x" */
 	size_t nauth;
 	const struct scores *scores;
+	int *bad_parts;		/* message parts a check found bad, for removal */
+	size_t nbad_parts;
 };
 
 void scan_result_init(struct scan_result *r, const struct scores *scores);
@@ -60,6 +62,9 @@ void result_add(struct scan_result *r, const char *name, const char *fmt, ...)
 void result_add_scored(struct scan_result *r, const char *name, double score,
     const char *fmt, ...) UTIL_PRINTF(4, 5);
 int result_has(const struct scan_result *r, const char *name);
+/* Record that parts[part] of the message is bad (malware, a dangerous
+ * file...), so that policy can remove it (attachment_action = strip). */
+void result_mark_part(struct scan_result *r, int part);
 /* Record one Authentication-Results method ("dkim=pass header.d=example.jp"). */
 void result_add_auth(struct scan_result *r, const char *fmt, ...) UTIL_PRINTF(2, 3);
 

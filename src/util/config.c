@@ -28,6 +28,8 @@
 static const char *const level_choices[] = { "crit", "error", "warning", "info", "debug", NULL };
 static const char *const tls_level_choices[] = { "none", "may", "encrypt", NULL };
 static const char *const line_ending_choices[] = { "strict", "normalize", NULL };
+static const char *const attachment_action_choices[] = { "quarantine", "strip", NULL };
+static const char *const clamav_engine_choices[] = { "libclamav", "clamd", "off", NULL };
 
 static const struct config_option options[] = {
 	OPT(state_dir, CONFIG_STR, "state",
@@ -113,14 +115,51 @@ static const struct config_option options[] = {
 	    "put a warning banner (Japanese and English) at the top of tagged mail"),
 	OPT(banner_external, CONFIG_BOOL, "no",
 	    "put an external-sender banner at the top of all inbound mail"),
-	OPT(symbol_actions, CONFIG_LIST, "",
-	    "actions forced by symbols, as SYMBOL=action (deliver, tag, quarantine, reject, hold)"),
+	OPT(symbol_actions, CONFIG_LIST,
+	    "MALWARE_FOUND=quarantine MALWARE_SCAN_TIMEOUT=quarantine "
+	    "MALWARE_SCAN_ERROR=quarantine ARCHIVE_BOMB=quarantine",
+	    "actions forced by symbols, as SYMBOL=action (deliver, tag, quarantine, reject, hold);"
+	    " keep the malware ones when you change it"),
 	OPT(sender_allowlist, CONFIG_LIST, "",
 	    "senders (address, @domain or domain) whose mail is delivered whatever the score"),
 	OPT(sender_blocklist, CONFIG_LIST, "",
 	    "senders (address, @domain or domain) whose mail is rejected"),
 	OPT(recipient_allowlist, CONFIG_LIST, "",
 	    "recipients (address, @domain or domain) who get their mail whatever the score"),
+	OPT(attach_enable, CONFIG_BOOL, "yes",
+	    "check attachments: true type, names, archives, Office macros, PDF, HTML, ClamAV and YARA"),
+	OPT(attach_dangerous_ext, CONFIG_LIST,
+	    "exe scr com pif cpl dll js jse vbs vbe wsf wsh wsc ws hta lnk iso img vhd vhdx "
+	    "one onepkg msi msp mst cab chm hlp reg ps1 psm1 psd1 bat cmd jar jnlp "
+	    "library-ms search-ms searchconnector-ms settingcontent-ms url website appref-ms "
+	    "application gadget msc scf inf sct xll xbap diagcab appx appxbundle msix "
+	    "msixbundle vb vbscript shs ade adp mde",
+	    "file extensions that give ATTACH_DANGEROUS_TYPE (ARCHIVE_NESTED_DANGEROUS inside an archive)"),
+	OPT_ENUM(attachment_action, "quarantine", attachment_action_choices,
+	    "what a bad attachment does: quarantine the message, or strip the attachment and "
+	    "deliver with a notice in its place"),
+	OPT(attach_max_size, CONFIG_SIZE, "64m",
+	    "largest attachment decoded for scanning; a larger one gives MALWARE_SCAN_ERROR"),
+	OPT(malware_scan_budget, CONFIG_MSEC, "20s",
+	    "time for the attachment checks of one message; past it, MALWARE_SCAN_TIMEOUT"),
+	OPT_ENUM(clamav_engine, "libclamav", clamav_engine_choices,
+	    "virus scanner: libclamav (in-process), clamd (over clamd_socket) or off"),
+	OPT(clamav_db_dirs, CONFIG_LIST, "",
+	    "more ClamAV signature directories for libclamav, such as /var/lib/clamav"
+	    " (rules_dir/clamav is always loaded)"),
+	OPT(clamd_socket, CONFIG_STR, "/run/clamav/clamd.ctl",
+	    "clamd's socket for clamav_engine = clamd: a path, or host:port"),
+	OPT(yara_enable, CONFIG_BOOL, "yes", "run the YARA rules of rules_dir/yara"),
+	OPT(archive_max_depth, CONFIG_INT, "5",
+	    "archives and documents nested deeper than this give ARCHIVE_BOMB"),
+	OPT(archive_max_entries, CONFIG_INT, "2000",
+	    "more archive entries than this in one message give ARCHIVE_BOMB"),
+	OPT(archive_max_expanded, CONFIG_SIZE, "200m",
+	    "more bytes than this expanded from the archives of one message give ARCHIVE_BOMB"),
+	OPT(archive_max_ratio, CONFIG_INT, "100",
+	    "an archive that expands more than this many times its size (past 10 MiB) gives ARCHIVE_BOMB"),
+	OPT(archive_try_passwords, CONFIG_BOOL, "yes",
+	    "try the passwords written in the message body on encrypted archives"),
 	OPT(bayes_enable, CONFIG_BOOL, "yes",
 	    "run the learning spam classifier (BAYES_SPAM, BAYES_HAM, BAYES_UNSURE) once it has learned"),
 	OPT(bayes_spam_threshold, CONFIG_SCORE, "0.9",

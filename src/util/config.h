@@ -89,6 +89,22 @@ struct config {
 	double bayes_autolearn_spam_score;	/* other checks' score to learn as spam */
 	double bayes_autolearn_ham_score;	/* ... to learn as ham */
 
+	/* attachments and malware (detect_attach.c) */
+	int64_t attach_enable;		/* bool */
+	char **attach_dangerous_ext;	/* extensions, lower-case, no dot */
+	char *attachment_action;		/* quarantine or strip */
+	int64_t attach_max_size;		/* largest attachment decoded for scanning */
+	int64_t malware_scan_budget;	/* milliseconds per message */
+	char *clamav_engine;		/* libclamav, clamd or off */
+	char **clamav_db_dirs;		/* more signature directories (official databases) */
+	char *clamd_socket;		/* unix socket path or host:port */
+	int64_t yara_enable;		/* bool */
+	int64_t archive_max_depth;
+	int64_t archive_max_entries;
+	int64_t archive_max_expanded;	/* bytes, all archives of one message */
+	int64_t archive_max_ratio;		/* expanded / compressed */
+	int64_t archive_try_passwords;	/* bool: passwords written in the body */
+
 	/* symbol scores: "score.NAME = value" lines */
 	struct config_score *scores;
 	size_t nscores;
