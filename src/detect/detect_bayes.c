@@ -41,6 +41,7 @@
 #include "util/util.h"
 
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,9 +80,14 @@ static int
 open_store(struct bayes *b)
 {
 	char err[256];
+	struct stat sb;
 
 	if (b->st != NULL)
 		return 0;
+	/* No store yet (a fresh state_dir, "sekisho scan" on a new machine):
+	 * nothing learned, nothing to say; look again at the next check. */
+	if (stat(b->dbpath, &sb) < 0)
+		return -1;
 	b->st = store_open(b->dbpath, err, sizeof(err));
 	if (b->st == NULL) {
 		log_warn("bayes: %s", err);
