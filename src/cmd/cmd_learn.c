@@ -221,7 +221,8 @@ one_message(struct run *r, const char *raw, size_t len, int label, const char *p
 	struct message *msg = message_parse(raw + off, len - off, NULL);
 	enum learn_outcome o;
 
-	r->messages++;
+	if (r->pass <= 1)
+		r->messages++;
 	if (r->mode == M_CLASSIFY || r->online) {
 		double m = learner_margin(r->l, msg);
 
@@ -394,8 +395,6 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 	if (r.mode == M_FORGET || r.mode == M_CLASSIFY || r.online)
 		passes = 1;
 	for (r.pass = 1; r.pass <= passes; r.pass++) {
-		size_t counted = r.messages;	/* each pass sees the same messages */
-
 		r.done = 0;
 		for (size_t k = 0; k < r.nitems; k++) {
 			if (one_file(&r, &r.items[k]) < 0) {
@@ -406,8 +405,6 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 			progress(&r, 0);
 		}
 		progress(&r, 1);
-		if (r.pass > 1)
-			r.messages = counted;
 	}
 	if (r.mode != M_CLASSIFY && commit(&r) < 0)
 		goto out;
