@@ -232,6 +232,26 @@ f=$(mailbox_file carol@sekisho.test pf-refused-1@test)
 check "the bounce comes from Postfix and quotes sekishod's 554 5.7.1" \
 	sh -c "grep -q '^From: .*<MAILER-DAEMON@mx.postfix.test>' '$f' && grep -q '554 5.7.1' '$f'"
 
+# --- per-recipient status: 3 recipients, the next hop refuses 1 ----------
+# Postfix (back) refuses nobody@sekisho.test (not in its mailbox table):
+# the other two get the mail, the sender (bob@example.net, whose mailbox
+# Postfix holds) gets one DSN naming the refused address.
+$S --port "$IN_PORT" --from bob@example.net \
+	--to user@sekisho.test,nobody@sekisho.test,carol@sekisho.test \
+	--header "Message-Id: <pf-rcpt3-1@test>" >"$T/swaks-rcpt3.out" 2>&1 ||
+	fail "sekishod did not accept the 3-recipient mail: $(cat "$T/swaks-rcpt3.out")"
+wait_for 60 sh -c "grep -rqs 'pf-rcpt3-1@test' '$MBOX/sekisho.test/user/new' &&
+	grep -rqs 'pf-rcpt3-1@test' '$MBOX/sekisho.test/carol/new'" ||
+	fail "the two accepted recipients did not get the mail"
+ok "of 3 recipients, the 2 accepted by the next hop got the mail"
+wait_for 60 sh -c "grep -rls 'pf-rcpt3-1@test' '$MBOX/example.net/bob/new' | xargs -r grep -l 'report-type=delivery-status' | grep -q ." ||
+	fail "no DSN reached the sender for the refused recipient"
+f=$(grep -rls 'pf-rcpt3-1@test' "$MBOX/example.net/bob/new" | xargs grep -l 'report-type=delivery-status' | head -n 1)
+check "the DSN names only the refused recipient, with Postfix's 5.1.1" \
+	sh -c "grep -q 'Final-Recipient: rfc822; *nobody@sekisho.test' '$f' && grep -q '5\.1\.1' '$f' &&
+	! grep -q 'Final-Recipient: rfc822; *user@sekisho.test' '$f' && ! grep -q 'Final-Recipient: rfc822; *carol@sekisho.test' '$f'"
+check "nobody@sekisho.test has no mailbox copy" sh -c "! grep -rqs 'pf-rcpt3-1@test' '$MBOX/sekisho.test/nobody'"
+
 # --- sekishod down: Postfix defers, then delivers after a restart -------
 stop_sekishod
 ok "sekishod stopped cleanly"
