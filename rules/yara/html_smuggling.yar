@@ -8,7 +8,7 @@ rule HTML_Smuggling_Blob_Download
 {
 	meta:
 		description = "HTML builds a Blob from an encoded string and offers it for download"
-		score = 8
+		score = 5
 	strings:
 		$blob = "new Blob(" nocase
 		$b64 = "atob(" nocase
@@ -29,7 +29,7 @@ rule HTML_Smuggling_Data_URI_Executable
 {
 	meta:
 		description = "a download link whose data: URL holds an executable, an ISO or an archive"
-		score = 8
+		score = 5
 	strings:
 		$data = /href\s*=\s*["']data:application\/(octet-stream|x-msdownload|x-iso9660-image|zip|x-zip-compressed|vnd\.ms-|hta)[^"']{0,80}base64,/ nocase
 		$dl1 = /<a[^>]{1,200}download/ nocase

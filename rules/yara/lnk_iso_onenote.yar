@@ -7,7 +7,7 @@ rule LNK_Runs_Shell
 {
 	meta:
 		description = "a Windows shortcut (.lnk) that runs PowerShell, cmd, mshta or a LOLBin"
-		score = 8
+		score = 5
 	strings:
 		$p1 = "powershell" nocase ascii wide
 		$p2 = "cmd.exe" nocase ascii wide
@@ -27,7 +27,7 @@ rule OneNote_Embedded_Script
 {
 	meta:
 		description = "a OneNote file with an embedded script, shortcut or executable"
-		score = 8
+		score = 5
 	strings:
 		$file_data = { E7 16 E3 BD 65 26 11 45 A4 C4 8D 4D 0B 7A 9E AC }
 		$s1 = ".hta" nocase ascii wide

@@ -8,7 +8,7 @@ rule VBA_AutoExec_Dropper
 {
 	meta:
 		description = "a macro that runs on open and starts a program or downloads a file"
-		score = 8
+		score = 5
 	strings:
 		$auto1 = "AutoOpen" nocase
 		$auto2 = "Auto_Open" nocase

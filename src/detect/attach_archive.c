@@ -217,7 +217,7 @@ walk_pass(struct walk *w, attach_entry_fn fn, void *arg)
 				w->encrypted++;
 				if (w->first_encrypted == NULL)
 					w->first_encrypted = xstrdup("(encrypted headers)");
-			} else if (w->pw == NULL)
+			} else if (w->pw == NULL && (es == NULL || strstr(es, "nsupported") == NULL))
 				w->corrupt = 1;
 			break;
 		}
@@ -253,6 +253,14 @@ walk_pass(struct walk *w, attach_entry_fn fn, void *arg)
 			free(path);
 			continue;
 		}
+		/* an honest header gives a bomb away before anything is inflated */
+		if (archive_entry_size_is_set(e) && archive_entry_size(e) > (la_int64_t)RATIO_FLOOR &&
+		    f->len > 0 && (uint64_t)archive_entry_size(e) / f->len > s->st->lim.ratio) {
+			bomb(s, f, "holds an entry more than %llu times its size (archive_max_ratio)",
+			    (unsigned long long)s->st->lim.ratio);
+			free(path);
+			break;
+		}
 		st = read_entry(w, a, e, &buf, &len);
 		if (st == -2) {
 			free(path);
@@ -266,7 +274,10 @@ walk_pass(struct walk *w, attach_entry_fn fn, void *arg)
 			}
 			if (enc)
 				continue;
-			w->corrupt = 1;
+			/* a method libarchive lacks (deflate64, implode) is no
+			 * corruption: ClamAV, which has them, saw the file */
+			if (strstr(w->err, "nsupported") == NULL)
+				w->corrupt = 1;
 			break;
 		}
 		if (w->pw != NULL)

@@ -470,6 +470,9 @@ attach_check_mismatch(struct attach_scan *s, const struct attach_file *f, enum a
 
 	if (!type_risky(t))
 		return;
+	/* a name that says ".exe" already told the truth */
+	if (e != NULL && attach_ext_dangerous(s->st, e))
+		return;
 	for (size_t i = 0; e != NULL && i < UTIL_ARRAY_LEN(ext_types); i++)
 		if (strcmp(e, ext_types[i].ext) == 0) {
 			promised = ext_types[i].t;

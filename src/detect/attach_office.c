@@ -466,7 +466,11 @@ external_rel(const char *x, size_t len)
 		n = (size_t)(e - p);
 		if (memmem(p, n, "TargetMode=\"External\"", 21) != NULL ||
 		    memmem(p, n, "TargetMode='External'", 21) != NULL) {
-			if (memmem(p, n, "/attachedTemplate", 17))
+			/* a template on a local disk is how corporate templates
+			 * look; one on a web server or a share is fetched */
+			if (memmem(p, n, "/attachedTemplate", 17) &&
+			    (ci_has(p, n, "Target=\"http") || ci_has(p, n, "Target=\"\\\\") ||
+			    ci_has(p, n, "Target=\"file://\\\\") || ci_has(p, n, "Target=\"file:////")))
 				return "an attached template";
 			if (memmem(p, n, "/oleObject", 10))
 				return "an OLE object";
