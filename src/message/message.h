@@ -188,4 +188,21 @@ struct message_rewrite {
 };
 char *message_rewrite(const struct message *msg, const struct message_rewrite *rw, size_t *len);
 
+/*
+ * The same, also removing attachments (attachment_action = strip): each
+ * part of parts[] listed in st->parts is replaced by an inline UTF-8
+ * text/plain part holding st->notice.  st->stripped gets how many were
+ * replaced: fewer than st->n means the message could not be changed safely
+ * (a parse limit was hit, the structure did not match) and must not be
+ * delivered as it is.
+ */
+struct message_strip {
+	const int *parts;
+	size_t n;
+	const char *notice;
+	size_t stripped;	/* out */
+};
+char *message_rewrite_strip(const struct message *msg, const struct message_rewrite *rw,
+    struct message_strip *st, size_t *len);
+
 #endif

@@ -23,6 +23,13 @@
  * When the message was cut by a parse limit, banners are skipped rather
  * than deliver a truncated body.
  *
+ * Stripping attachments goes through the same fresh parse: the leaf parts
+ * are counted in the order message_parse() lists them (multiparts in
+ * order, attached messages entered), and each listed one is swapped for an
+ * inline UTF-8 text/plain notice (after the banners, so the notice gets
+ * none).  When a parse limit was hit the numbering cannot be trusted and
+ * nothing is stripped; the caller learns it from *stripped.
+ *
  * The result always has CRLF line endings.  NULL only when msg is NULL.
  */
 #include <stdlib.h>
@@ -349,14 +356,87 @@ apply_banners(GMimeObject *obj, const struct message_rewrite *rw, int depth)
 	return 0;
 }
 
+static GMimeObject *
+notice_part(const char *notice)
+{
+	GMimePart *p = g_mime_part_new_with_type("text", "plain");
+	GMimeStream *s = g_mime_stream_mem_new();
+	GMimeDataWrapper *w;
+
+	g_mime_object_set_content_type_parameter((GMimeObject *)p, "charset", "utf-8");
+	g_mime_object_set_disposition((GMimeObject *)p, "inline");
+	g_mime_stream_write(s, notice, strlen(notice));
+	g_mime_stream_reset(s);
+	w = g_mime_data_wrapper_new_with_stream(s, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(p, w);
+	g_mime_part_set_content_encoding(p, GMIME_CONTENT_ENCODING_BASE64);
+	g_object_unref(w);
+	g_object_unref(s);
+	return (GMimeObject *)p;
+}
+
+static int
+strip_listed(const struct message_strip *st, int leaf)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (st->parts[i] == leaf)
+			return 1;
+	return 0;
+}
+
+/*
+ * Walk as message.c's walk() does, numbering leaves; replace the listed
+ * ones.  *set puts a replacement where obj was.  Returns replacements made.
+ */
+static int
+apply_strip(GMimeObject *obj, const struct message_strip *rw, int depth, int *leaf,
+    GMimeMultipart *parent, int index, GMimeMessage *owner)
+{
+	int n = 0;
+
+	if (depth > 64)
+		return 0;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = (GMimeMultipart *)obj;
+		int k = g_mime_multipart_get_count(mp);
+
+		for (int i = 0; i < k; i++)
+			n += apply_strip(g_mime_multipart_get_part(mp, i), rw, depth + 1, leaf, mp, i,
+			    NULL);
+		return n;
+	}
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *m = g_mime_message_part_get_message((GMimeMessagePart *)obj);
+		GMimeObject *root = m != NULL ? g_mime_message_get_mime_part(m) : NULL;
+
+		if (root != NULL)
+			return apply_strip(root, rw, depth + 1, leaf, NULL, 0, m);
+	}
+	if (strip_listed(rw, (*leaf)++)) {
+		GMimeObject *rep = notice_part(rw->notice ? rw->notice : "");
+
+		if (parent != NULL) {
+			GMimeObject *old = g_mime_multipart_replace(parent, index, rep);
+			if (old != NULL)
+				g_object_unref(old);
+			n++;
+		} else if (owner != NULL) {
+			g_mime_message_set_mime_part(owner, rep);
+			n++;
+		}
+		g_object_unref(rep);
+	}
+	return n;
+}
+
 /*
  * The body with banners, written by GMime; *root_hdrs gets the top-level
  * Content-* fields when the top part itself changed.  NULL when nothing
  * was changed.
  */
 static char *
-banner_body(const struct message *msg, const struct message_rewrite *rw, size_t *blen,
-    char **root_hdrs)
+banner_body(const struct message *msg, const struct message_rewrite *rw,
+    struct message_strip *st, size_t *blen, char **root_hdrs)
 {
 	const struct msg_priv *pv = msg->priv;
 	GMimeStream *in = g_mime_stream_mem_new_with_buffer(pv->gbuf, pv->glen);
@@ -365,6 +445,7 @@ banner_body(const struct message *msg, const struct message_rewrite *rw, size_t 
 	GMimeMessage *m;
 	GMimeObject *root;
 	char *body = NULL;
+	int changed;
 
 	*root_hdrs = NULL;
 	g_mime_parser_options_set_rfc2047_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
@@ -373,7 +454,15 @@ banner_body(const struct message *msg, const struct message_rewrite *rw, size_t 
 	m = g_mime_parser_construct_message(parser, opts);
 	g_object_unref(parser);
 	root = m != NULL ? g_mime_message_get_mime_part(m) : NULL;
-	if (root != NULL && apply_banners(root, rw, 0) > 0) {
+	changed = root != NULL ? apply_banners(root, rw, 0) : 0;
+	if (root != NULL && st != NULL && st->n > 0) {
+		int leaf = 0, n = apply_strip(root, st, 0, &leaf, NULL, 0, m);
+
+		st->stripped = (size_t)n;
+		changed += n;
+		root = g_mime_message_get_mime_part(m);
+	}
+	if (root != NULL && changed > 0) {
 		GMimeFormatOptions *fmt = g_mime_format_options_new();
 		GMimeStream *out = g_mime_stream_mem_new();
 		GByteArray *a;
@@ -427,6 +516,13 @@ to_crlf(const struct mbuf *in, size_t *len)
 char *
 message_rewrite(const struct message *msg, const struct message_rewrite *rw, size_t *len)
 {
+	return message_rewrite_strip(msg, rw, NULL, len);
+}
+
+char *
+message_rewrite_strip(const struct message *msg, const struct message_rewrite *rw,
+    struct message_strip *st, size_t *len)
+{
 	static const struct message_rewrite none = { NULL, NULL, NULL, NULL, NULL };
 	const struct msg_priv *pv;
 	const char *w;
@@ -456,11 +552,14 @@ message_rewrite(const struct message *msg, const struct message_rewrite *rw, siz
 		}
 	}
 
+	if (st != NULL)
+		st->stripped = 0;
 	if (((rw->text_banner != NULL && rw->text_banner[0] != '\0') ||
-	    (rw->html_banner != NULL && rw->html_banner[0] != '\0')) &&
+	    (rw->html_banner != NULL && rw->html_banner[0] != '\0') ||
+	    (st != NULL && st->n > 0 && !(msg->limits & (MSG_LIMIT_DEPTH | MSG_LIMIT_PARTS)))) &&
 	    !pv->gmime_cut && pv->has_mime &&
 	    !(msg->limits & (MSG_LIMIT_HEADERS | MSG_LIMIT_HEADER_BYTES)))
-		body = banner_body(msg, rw, &blen, &root_hdrs);
+		body = banner_body(msg, rw, st, &blen, &root_hdrs);
 
 	/* an mbox "From " line stays on top */
 	mbuf_add(&out, w, pv->hdr_start);

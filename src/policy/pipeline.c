@@ -132,9 +132,11 @@ pipeline_run_mem(struct pipeline *pl, const struct envelope *env, const char *bu
 	scan_result_init(&r, detect_scores(pl->de));
 	detect_run(pl->de, &ctx, &r);
 	policy_decide(pl->policy, &ctx, &r, v, &ch);
-	v->scan_json = result_json(&r, v);
 	v->subject = msg->subject ? xstrdup(msg->subject) : NULL;
 	if (v->action != ACTION_REJECT) {
+		struct message_strip st = {
+			.parts = ch.strip_parts, .n = ch.nstrip, .notice = ch.strip_notice,
+		};
 		struct message_rewrite rw = {
 			.remove = ch.remove,
 			.prepend = (const char *const *)ch.prepend,
@@ -142,11 +144,20 @@ pipeline_run_mem(struct pipeline *pl, const struct envelope *env, const char *bu
 			.text_banner = ch.text_banner,
 			.html_banner = ch.html_banner,
 		};
-		v->rewritten = message_rewrite(msg, &rw, &v->rewritten_len);
+		v->rewritten = message_rewrite_strip(msg, &rw, &st, &v->rewritten_len);
+		if (st.n > 0 && st.stripped != st.n) {
+			/* fail closed: never deliver what was to be removed */
+			log_warn("pipeline: id=%s: %zu of %zu attachments could not be removed; "
+			    "quarantined", env->id, st.n - st.stripped, st.n);
+			v->action = ACTION_QUARANTINE;
+			free(v->rewritten);
+			v->rewritten = message_rewrite(msg, &rw, &v->rewritten_len);
+		}
 		if (v->rewritten == NULL)
 			log_warn("pipeline: id=%s: the message could not be rewritten; "
 			    "delivered unchanged", env->id);
 	}
+	v->scan_json = result_json(&r, v);
 	policy_changes_clear(&ch);
 	message_free(msg);
 	if (res != NULL)

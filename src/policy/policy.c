@@ -21,6 +21,7 @@ struct policy {
 	const struct config *cfg;
 	struct forced *forced;
 	size_t nforced;
+	const struct symbol_def *attach_syms;	/* the attachment check's symbols */
 };
 
 static const char *const removed_headers[] = {
@@ -55,6 +56,13 @@ static const char html_external[] =
     "<b>【社外】</b>このメールは組織の外部から届きました。<br>"
     "<b>[External]</b> This message came from outside your organization."
     "</td></tr></table>";
+
+static const char text_stripped[] =
+    "【添付ファイル削除】このメールに添付されていたファイルは、危険なおそれがあるため"
+    "セキュリティゲートウェイ（sekisho）が削除しました。必要な場合は管理者にお問い合わせください。\n"
+    "[Attachment removed] A file attached to this message was removed by the "
+    "security gateway (sekisho) because it may be dangerous. Ask your administrator "
+    "if you need it.\n";
 
 static const char *const action_words[] = {
 	[ACTION_DELIVER] = "deliver", [ACTION_TAG] = "tag", [ACTION_QUARANTINE] = "quarantine",
@@ -92,6 +100,13 @@ policy_new(const struct config *cfg, char *err, size_t errlen)
 	struct policy *p = xcalloc(1, sizeof(*p));
 
 	p->cfg = cfg;
+	if (strcmp(cfg->attachment_action, "strip") == 0) {
+		size_t n;
+		const struct detector *const *reg = detect_registry(&n);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(reg[i]->name, "attach") == 0)
+				p->attach_syms = reg[i]->symbols;
+	}
 	for (char **s = cfg->symbol_actions; s && *s; s++) {
 		const char *eq = strchr(*s, '=');
 		enum action a;
@@ -214,9 +229,56 @@ auth_header(const struct config *cfg, const struct scan_result *r)
 	return h;
 }
 
+static int
+is_attach_symbol(const struct policy *p, const char *name)
+{
+	for (const struct symbol_def *s = p->attach_syms; s && s->name; s++)
+		if (strcmp(s->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+static void decide(const struct policy *p, const struct scan_ctx *ctx,
+    const struct scan_result *r, const struct scan_result *shown, struct verdict *v,
+    struct policy_changes *ch);
+
 void
 policy_decide(const struct policy *p, const struct scan_ctx *ctx,
     const struct scan_result *r, struct verdict *v, struct policy_changes *ch)
+{
+	struct scan_result judged;
+
+	if (p->attach_syms == NULL || r->nbad_parts == 0) {
+		decide(p, ctx, r, r, v, ch);
+		return;
+	}
+	/*
+	 * Strip: the bad attachments go, so the message is judged on what
+	 * stays -- every other check's symbols, none of the attachment
+	 * check's.  The headers still show all symbols.
+	 */
+	judged = *r;
+	judged.syms = xcalloc(r->nsyms + 1, sizeof(*judged.syms));
+	judged.nsyms = 0;
+	judged.score = 0;
+	for (size_t i = 0; i < r->nsyms; i++)
+		if (!is_attach_symbol(p, r->syms[i].name)) {
+			judged.syms[judged.nsyms++] = r->syms[i];
+			judged.score += r->syms[i].score;
+		}
+	decide(p, ctx, &judged, r, v, ch);
+	free(judged.syms);
+	if (v->action == ACTION_DELIVER || v->action == ACTION_TAG) {
+		ch->strip_parts = xcalloc(r->nbad_parts, sizeof(*ch->strip_parts));
+		memcpy(ch->strip_parts, r->bad_parts, r->nbad_parts * sizeof(*ch->strip_parts));
+		ch->nstrip = r->nbad_parts;
+		ch->strip_notice = xstrdup(text_stripped);
+	}
+}
+
+static void
+decide(const struct policy *p, const struct scan_ctx *ctx, const struct scan_result *r,
+    const struct scan_result *shown, struct verdict *v, struct policy_changes *ch)
 {
 	const struct config *cfg = p->cfg;
 	const struct envelope *env = ctx->env;
@@ -259,8 +321,8 @@ policy_decide(const struct policy *p, const struct scan_ctx *ctx,
 
 	ch->remove = removed_headers;
 	ch->prepend = xcalloc(3, sizeof(*ch->prepend));
-	ch->prepend[n++] = auth_header(cfg, r);
-	ch->prepend[n++] = result_header(r, a);
+	ch->prepend[n++] = auth_header(cfg, shown);
+	ch->prepend[n++] = result_header(shown, a);
 	if (a == ACTION_TAG) {
 		if (*cfg->tag_subject_prefix)
 			ch->subject_prefix = xstrdup(cfg->tag_subject_prefix);
@@ -283,5 +345,7 @@ policy_changes_clear(struct policy_changes *ch)
 	free(ch->subject_prefix);
 	free(ch->text_banner);
 	free(ch->html_banner);
+	free(ch->strip_parts);
+	free(ch->strip_notice);
 	memset(ch, 0, sizeof(*ch));
 }

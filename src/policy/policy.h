@@ -8,6 +8,11 @@
  *      allow-list never lets a virus through
  *   3. sender_allowlist, or every recipient in recipient_allowlist -> deliver
  *   4. the score against the thresholds of the message's direction
+ * With attachment_action = strip, a message whose attachments a check
+ * marked bad (result_mark_part) is judged without the attachment checks'
+ * symbols, and those parts are replaced by a notice (Japanese and English)
+ * when it is delivered; the pipeline quarantines it instead when the parts
+ * cannot be replaced.
  * Every message gets Authentication-Results (RFC 8601) and X-Sekisho-Result;
  * tagged mail also gets the subject prefix and, when configured, a warning
  * banner in Japanese and English.
@@ -34,6 +39,10 @@ struct policy_changes {
 	char *subject_prefix;
 	char *text_banner;
 	char *html_banner;
+	/* attachment_action = strip: parts[] indexes to replace by strip_notice */
+	int *strip_parts;
+	size_t nstrip;
+	char *strip_notice;
 };
 void policy_decide(const struct policy *p, const struct scan_ctx *ctx,
     const struct scan_result *r, struct verdict *v, struct policy_changes *ch);

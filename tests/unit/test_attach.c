@@ -40,6 +40,7 @@
 
 #include "detect/attach.h"
 #include "detect/detect.h"
+#include "message/message.h"
 #include "policy/pipeline.h"
 #include "util/base64.h"
 #include "util/config.h"
@@ -1147,6 +1148,63 @@ test_clamd(void **state)
 	assert_true(fc.streams >= 3);
 }
 
+/* attachment_action = strip: the bad attachment goes, a notice takes its
+ * place, the rest is delivered as it was. */
+static void
+test_strip(void **state)
+{
+	struct run r;
+	static const unsigned char exe[] = "MZ\x90\x00 not really a program";
+	static const char pdf[] = "%PDF-1.4\n%%EOF\n";
+	struct att a[] = {
+		{ "invoice.pdf.exe", "application/octet-stream", exe, sizeof(exe) },
+		{ "見積書.pdf", "application/pdf", (const unsigned char *)pdf, sizeof(pdf) - 1 },
+		{ "eicar.txt", "text/plain", (const unsigned char *)EICAR, sizeof(EICAR) - 1 },
+	};
+	struct verdict v;
+	struct scan_result res;
+	struct message *m;
+	size_t len, notices = 0;
+	char *mail;
+
+	(void)state;
+	run_open(&r, "attachment_action=strip");
+	mail = make_mail("strip", "請求書を送ります", a, 3, &len);
+	assert_int_equal(pipeline_run_mem(r.pl, r.env, mail, len, &v, &res), 0);
+	print_message("  strip: %s, %zu bad parts\n", action_name(v.action), res.nbad_parts);
+	assert_true(result_has(&res, "MALWARE_FOUND"));
+	assert_true(result_has(&res, "ATTACH_DOUBLE_EXT"));
+	assert_int_equal(v.action, ACTION_DELIVER);
+	assert_non_null(v.rewritten);
+	/* the result header still names what was found */
+	assert_non_null(strstr(v.rewritten, "MALWARE_FOUND"));
+	m = message_parse(v.rewritten, v.rewritten_len, NULL);
+	for (size_t i = 0; i < m->nparts; i++) {
+		const struct msg_part *pt = &m->parts[i];
+		if (pt->filename != NULL)
+			assert_string_equal(pt->filename, "見積書.pdf");
+		if (pt->text != NULL && strstr(pt->text, "[Attachment removed]") != NULL &&
+		    strstr(pt->text, "【添付ファイル削除】") != NULL)
+			notices++;
+		if (pt->text != NULL)
+			assert_null(strstr(pt->text, "EICAR-STANDARD"));
+	}
+	assert_int_equal(notices, 2);
+	assert_non_null(strstr(m->text, "請求書を送ります"));
+	message_free(m);
+	verdict_clear(&v);
+	scan_result_clear(&res);
+	free(mail);
+	/* the default quarantines the same message */
+	run_close(&r);
+	run_open(&r, "");
+	mail = make_mail("no strip", "請求書を送ります", a, 3, &len);
+	expect(&r, "same message, attachment_action=quarantine", mail, len, "MALWARE_FOUND", NULL,
+	    "quarantine");
+	free(mail);
+	run_close(&r);
+}
+
 /* Candidate passwords: phrasing in, candidates out. */
 static void
 test_passwords(void **state)
@@ -1234,6 +1292,7 @@ main(void)
 		cmocka_unit_test(test_html_svg_lnk),
 		cmocka_unit_test(test_fail_closed),
 		cmocka_unit_test(test_clamd),
+		cmocka_unit_test(test_strip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
