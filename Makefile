@@ -36,6 +36,7 @@ test: build-test
 
 bench: build
 	@sh bench/relay.sh $(BUILD)
+	@sh bench/scan.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD)
