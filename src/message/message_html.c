@@ -751,6 +751,7 @@ mhtml_parse(const char *html, size_t len, size_t max_nodes, int part,
 	struct arena *a;
 	GumboOptions opt = kGumboDefaultOptions;
 	GumboOutput *volatile res = NULL;
+	volatile size_t vlen;
 	size_t cut;
 
 	if (len > HTML_MAX_BYTES) {
@@ -771,13 +772,15 @@ mhtml_parse(const char *html, size_t len, size_t max_nodes, int part,
 	opt.userdata = a;
 	opt.max_errors = 0;
 	a->cpu_start = thread_cpu_ms();
+	/* volatile: read again after a longjmp out of the parser */
+	vlen = len;
 	if (setjmp(a->jb) == 0)
-		res = gumbo_parse_with_options(&opt, html, len);
+		res = gumbo_parse_with_options(&opt, html, vlen);
 	if (res == NULL || res->document == NULL) {
 		*limits |= MSG_LIMIT_HTML;
 		arena_free(a);
 		free(a);
-		strip_tags(html, len, part, urls, &out->text);
+		strip_tags(html, vlen, part, urls, &out->text);
 		tidy(&out->text);
 		return;
 	}
