@@ -15,6 +15,7 @@
 #include "detect/detect_auth.h"
 #include "detect/detect_headers.h"
 #include "detect/detect_bayes.h"
+#include "detect/detect_phish.h"
 #include "detect/detect_attach.h"
 #include "util/log.h"
 
@@ -42,6 +43,8 @@ static const struct detector *const registry[] = {
 	&detect_core,
 	&detect_headers,
 	&detect_auth,
+	&detect_phish,		/* after auth: reads DMARC's verdict */
+	&detect_dnsbl,
 	&detect_attach,
 	&detect_bayes,		/* last: autolearn reads the other checks' score */
 };

@@ -67,6 +67,14 @@ struct config {
 	char *authserv_id;		/* Authentication-Results id (empty: myhostname) */
 	char *rules_dir;		/* shipped rules, brand lists, YARA, DLP patterns */
 
+	/* phishing and targeted attacks (detect_phish.c, detect_dnsbl.c) */
+	char **protected_domains;	/* more of our own domains to guard against lookalikes */
+	char **executive_names;		/* names an outside sender must not use */
+	char **threat_feeds;		/* URL/domain list files (plain or CSV) */
+	int64_t threat_feeds_reload_interval;	/* seconds between mtime checks */
+	char **dnsbl_zones;		/* DNS blocklists for the client address */
+	char **uribl_zones;		/* DNS blocklists for link domains */
+
 	/* policy: scores -> actions, per direction (0 = off) */
 	double inbound_tag_score, inbound_quarantine_score, inbound_reject_score;
 	double outbound_tag_score, outbound_quarantine_score, outbound_reject_score;

@@ -1,0 +1,129 @@
+/*
+ * detect_content.c - what the message says and whom it claims to speak for.
+ *
+ * Symbols (declared in detect_phish.c):
+ *   PHISH_LURE            the words of a credential or payment lure: an
+ *                         account suspended, locked or to be verified, a
+ *                         password expiring, a mailbox full, a payment method
+ *                         to update, a parcel that cannot be delivered, a
+ *                         prize to claim (Japanese, English, and the common
+ *                         phrases of Portuguese, Spanish, French and German
+ *                         campaigns)
+ *   PHISH_BRAND_OFFSITE   the message speaks for a brand (From is one of its
+ *                         domains, or the display name names it) and none of
+ *                         its web links goes to that brand
+ *
+ * The text is the subject and the first 256 KiB of the text and HTML text,
+ * NFKC case-folded (phish_scan_text).  The phrases are in the tables below;
+ * each is a plain substring, so they are chosen long enough not to occur in
+ * ordinary mail ("verify your account", not "verify").  Legitimate security
+ * notices do use these words; that is why PHISH_LURE alone stays under the
+ * tag score and counts when the links or the sender are wrong too.
+ */
+#include "detect/detect_phish.h"
+#include "message/message.h"
+#include "util/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const lure_phrases[] = {
+	/* English */
+	"verify your account", "verify your identity", "confirm your identity",
+	"confirm your account", "update your account", "update your billing",
+	"update your payment", "update your information", "validate your account",
+	"account has been suspended", "account has been limited", "account has been locked",
+	"account has been disabled", "account will be suspended", "account will be closed",
+	"account will be terminated", "account suspension", "suspended your account",
+	"unusual activity", "unusual sign-in", "suspicious activity", "unauthorized access",
+	"unusual login", "password expires", "password will expire", "password has expired",
+	"mailbox is full", "mailbox quota", "storage is full", "exceeded the storage",
+	"reactivate your account", "restore your account", "unable to deliver your package",
+	"customs fee", "you have won", "claim your prize", "claim your reward",
+	"pending incoming", "messages are on hold", "undelivered messages", "seed phrase",
+	"recovery phrase", "verify your email", "confirm your email", "account verification",
+	"update your billing information", "limited access to your account",
+	/* Japanese */
+	"アカウントを停止", "アカウントが停止", "アカウントは停止", "アカウントを一時停止",
+	"アカウントがロック", "アカウントをロック", "アカウントの利用を制限", "利用制限",
+	"ご利用を制限", "一時的に制限", "本人確認", "お客様情報の確認", "アカウント情報の確認",
+	"アカウント情報を更新", "情報を更新してください", "ログイン情報の更新",
+	"異常なログイン", "異常ログイン", "不正ログイン", "不審なログイン", "第三者による",
+	"24時間以内", "48時間以内", "パスワードの有効期限", "メールボックスの容量",
+	"容量を超過", "容量超過", "お支払い方法を更新", "お支払い方法の更新",
+	"お支払い方法の情報を更新", "決済に失敗", "お届けできません", "お届けできませんでした",
+	"当選しました", "ポイントが失効", "カードご利用確認", "停止されました", "ロックされ",
+	/* Portuguese, Spanish, French, German */
+	"verifique sua conta", "sua conta foi", "atualize seus dados", "conta bloqueada",
+	"resgate seus pontos", "pontos expiram", "foi taxada", "su cuenta ha sido",
+	"verifique su cuenta", "votre compte a été", "compte suspendu", "vérifier votre compte",
+	"ihr konto wurde", "konto gesperrt", "bestätigen sie ihre", "verifizieren sie ihr",
+};
+
+void
+phish_check_content(const struct phish_rules *pr, const struct scan_ctx *ctx,
+    struct scan_result *r, const char *folded)
+{
+	const struct message *m = ctx->msg;
+	const struct brand *claimed = NULL;
+	const char *how = NULL;
+	size_t nweb = 0, nbrand = 0;
+
+	(void)pr;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(lure_phrases); i++)
+		if (strstr(folded, lure_phrases[i]) != NULL) {
+			result_add(r, "PHISH_LURE", "lure words: \"%s\"", lure_phrases[i]);
+			break;
+		}
+
+	/* whom it speaks for: a brand's own From domain (not free mail), or a
+	 * brand in the display name */
+	if (!ctx->outbound && m->nfrom > 0) {
+		for (size_t i = 0; i < m->nfrom && claimed == NULL; i++) {
+			const struct msg_addr *a = &m->from[i];
+
+			if (a->domain != NULL && !domset_match(pr->freemail, a->domain) &&
+			    (claimed = brandset_owner(pr->brands, a->domain)) != NULL) {
+				how = "From";
+				if (claimed->own)
+					claimed = NULL;
+			}
+			if (claimed == NULL && a->display != NULL) {
+				char *f = phish_fold(a->display);
+
+				if ((claimed = brandset_named(pr->brands, f, NULL)) != NULL)
+					how = "the display name";
+				free(f);
+			}
+		}
+	}
+	if (claimed == NULL)
+		return;
+	for (size_t i = 0; i < m->nurls; i++) {
+		const struct msg_url *u = &m->urls[i];
+		char *target;
+
+		if (u->source != URL_FROM_HREF || u->host == NULL || u->scheme == NULL ||
+		    (strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "https") != 0))
+			continue;
+		nweb++;
+		if (brand_owns(claimed, u->host) || brand_owns(claimed, u->domain)) {
+			nbrand++;
+			break;
+		}
+		/* a redirector that leads to the brand counts as the brand's */
+		if ((target = phish_unwrap(pr->redirectors, u->url)) != NULL) {
+			struct url_parts up;
+
+			if (phish_url_parts(target, &up) == 0 && brand_owns(claimed, up.host))
+				nbrand++;
+			free(target);
+			if (nbrand > 0)
+				break;
+		}
+	}
+	if (nweb > 0 && nbrand == 0)
+		result_add(r, "PHISH_BRAND_OFFSITE", "%s speaks for %s but none of its %zu links"
+		    " goes there", how, claimed->name, nweb);
+}
