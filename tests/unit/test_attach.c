@@ -691,7 +691,7 @@ test_corpus_ham(void **state)
 	char *dir = corpus_dir("japanese/ham-synthetic");
 	struct dirent **names = NULL;
 	struct run r;
-	int n;
+	int n = 0;
 
 	(void)state;
 	if (dir == NULL || (n = scandir(dir, &names, NULL, alphasort)) <= 0) {
