@@ -225,10 +225,8 @@ html_meta_charset(const char *p, size_t n)
 		const char *v;
 		size_t l = 0;
 
-		if (c == NULL) {
-			/* try again case-insensitively on a lowered copy */
+		if (c == NULL)
 			break;
-		}
 		v = c + 7;
 		while (v < e && (*v == ' ' || *v == '"' || *v == '\''))
 			v++;
@@ -252,7 +250,7 @@ html_meta_charset(const char *p, size_t n)
 		s = c + 7;
 	}
 	{
-		/* CHARSET= in upper case */
+		/* CHARSET= in upper case: look again in a lowered copy */
 		char *low = g_ascii_strdown(p, (gssize)lim);
 		char *r = NULL;
 

@@ -609,6 +609,9 @@ murls_scan_text(struct murls *u, const char *text, size_t len, int part)
 	while (i < len) {
 		size_t j;
 
+		/* full, and a URL was already turned away: nothing more can go in */
+		if (u->n >= u->max && (*u->limits & MSG_LIMIT_URLS))
+			return;
 		while (i < len && !url_char((unsigned char)text[i]))
 			i++;
 		j = i;
