@@ -41,5 +41,17 @@ bench: build
 	@sh bench/relay.sh $(BUILD)
 	@sh bench/scan.sh $(BUILD)
 
+# Long fuzzing runs (not part of make test, which only replays the saved
+# corpora): FUZZ_TIME seconds per harness; new inputs go to build-fuzz/found/.
+FUZZ_TIME ?= 300
+fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEKISHO_SANITIZE=ON -DSEKISHO_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@for f in build-fuzz/fuzz_*; do case $$f in *_replay) continue;; esac; \
+		n=$$(basename $$f); mkdir -p build-fuzz/found/$$n; \
+		echo "== $$n ($(FUZZ_TIME) s)"; \
+		$$f -max_total_time=$(FUZZ_TIME) build-fuzz/found/$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD)
