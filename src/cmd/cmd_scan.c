@@ -19,6 +19,7 @@
 #include "detect/detect.h"
 #include "message/message.h"
 #include "policy/pipeline.h"
+#include "util/buf.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -204,34 +205,23 @@ make_envelope(const struct scan_opts *o, const char *buf, size_t len)
 static char *
 format_text(const char *path, const struct verdict *v, const struct scan_result *r, int many)
 {
-	size_t cap = 1024, len = 0;
-	char *out = xmalloc(cap);
-
-#define APPEND(...) do {						\
-	int n_ = snprintf(out + len, cap - len, __VA_ARGS__);		\
-	if ((size_t)n_ >= cap - len) {					\
-		cap = (len + (size_t)n_ + 1) * 2;			\
-		out = xrealloc(out, cap);				\
-		snprintf(out + len, cap - len, __VA_ARGS__);		\
-	}								\
-	len += (size_t)n_;						\
-} while (0)
+	struct buf out = { 0 };
 
 	if (many) {
-		APPEND("%-10s %7.2f  %s ", action_name(v->action), v->score, path);
+		buf_printf(&out, "%-10s %7.2f  %s ", action_name(v->action), v->score, path);
 		for (size_t i = 0; i < r->nsyms; i++)
-			APPEND("%s%s", i ? "," : "", r->syms[i].name);
-		APPEND("\n");
+			buf_printf(&out, "%s%s", i ? "," : "", r->syms[i].name);
+		buf_str(&out, "\n");
 	} else {
-		APPEND("%s\naction: %s\nscore: %.2f\n", path, action_name(v->action), v->score);
+		buf_printf(&out, "%s\naction: %s\nscore: %.2f\n", path, action_name(v->action),
+		    v->score);
 		if (v->action == ACTION_REJECT)
-			APPEND("reply: %s\n", v->reply);
+			buf_printf(&out, "reply: %s\n", v->reply);
 		for (size_t i = 0; i < r->nsyms; i++)
-			APPEND("  %-28s %7.2f  %s\n", r->syms[i].name, r->syms[i].score,
+			buf_printf(&out, "  %-28s %7.2f  %s\n", r->syms[i].name, r->syms[i].score,
 			    r->syms[i].reason);
 	}
-#undef APPEND
-	return out;
+	return buf_steal(&out, NULL);
 }
 
 static char *

@@ -7,6 +7,7 @@
  * is put into a banner, so a banner cannot be used to inject markup.
  */
 #include "policy/policy.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 #include <stdlib.h>
@@ -192,41 +193,25 @@ by_score(const struct config *cfg, int outbound, double score)
 static char *
 result_header(const struct scan_result *r, enum action a)
 {
-	size_t cap = 256, len;
-	char *h = xmalloc(cap);
+	struct buf h = { 0 };
 
-	len = (size_t)snprintf(h, cap, "X-Sekisho-Result: action=%s; score=%.2f; symbols=",
-	    action_name(a), r->score);
-	for (size_t i = 0; i < r->nsyms; i++) {
-		char item[128];
-		int n = snprintf(item, sizeof(item), "%s%s(%.2f)", i ? "," : "",
-		    r->syms[i].name, r->syms[i].score);
-		if (len + (size_t)n + 1 > cap) {
-			cap = (len + (size_t)n + 1) * 2;
-			h = xrealloc(h, cap);
-		}
-		memcpy(h + len, item, (size_t)n + 1);
-		len += (size_t)n;
-	}
-	return h;
+	buf_printf(&h, "X-Sekisho-Result: action=%s; score=%.2f; symbols=", action_name(a),
+	    r->score);
+	for (size_t i = 0; i < r->nsyms; i++)
+		buf_printf(&h, "%s%s(%.2f)", i ? "," : "", r->syms[i].name, r->syms[i].score);
+	return buf_steal(&h, NULL);
 }
 
 static char *
 auth_header(const struct config *cfg, const struct scan_result *r)
 {
 	const char *id = *cfg->authserv_id ? cfg->authserv_id : cfg->myhostname;
-	size_t cap = strlen(id) + 64;
-	char *h;
+	struct buf h = { 0 };
 
+	buf_printf(&h, "Authentication-Results: %s;%s", id, r->nauth ? "" : " none");
 	for (size_t i = 0; i < r->nauth; i++)
-		cap += strlen(r->auth[i]) + 4;
-	h = xmalloc(cap);
-	snprintf(h, cap, "Authentication-Results: %s;%s", id, r->nauth ? "" : " none");
-	for (size_t i = 0; i < r->nauth; i++) {
-		strcat(h, i ? ";\r\n\t" : "\r\n\t");
-		strcat(h, r->auth[i]);
-	}
-	return h;
+		buf_printf(&h, "%s%s", i ? ";\r\n\t" : "\r\n\t", r->auth[i]);
+	return buf_steal(&h, NULL);
 }
 
 static int

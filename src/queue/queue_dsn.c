@@ -25,6 +25,7 @@
  * be read.
  */
 #include "queue/queue_dsn.h"
+#include "util/buf.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -45,81 +46,15 @@
 
 static atomic_uint dsn_counter;
 
-/* ---- a growing buffer ---- */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void
-sb_add(struct sbuf *b, const void *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-static void
-sb_printf(struct sbuf *b, const char *fmt, ...) UTIL_PRINTF(2, 3);
-
-static void
-sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		panic("dsn: out of memory");
-	sb_add(b, s, (size_t)n);
-	free(s);
-}
-
 /* ---- small encoders ---- */
-
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* base64 of n bytes, no line breaks. */
-static void
-sb_base64(struct sbuf *b, const unsigned char *in, size_t n)
-{
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)in[i] << 16;
-		char q[4];
-		if (i + 1 < n)
-			v |= (unsigned)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		q[0] = b64chars[(v >> 18) & 63];
-		q[1] = b64chars[(v >> 12) & 63];
-		q[2] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? b64chars[v & 63] : '=';
-		sb_add(b, q, 4);
-	}
-}
 
 /* A body in base64, 76 characters a line, CRLF. */
 static void
-sb_base64_body(struct sbuf *b, const char *in, size_t n)
+sb_base64_body(struct buf *b, const char *in, size_t n)
 {
 	for (size_t i = 0; i < n; i += 57) {
-		sb_base64(b, (const unsigned char *)in + i, n - i < 57 ? n - i : 57);
-		sb_str(b, "\r\n");
+		buf_base64(b, in + i, n - i < 57 ? n - i : 57);
+		buf_str(b, "\r\n");
 	}
 }
 
@@ -134,7 +69,7 @@ is_ascii(const char *s)
 
 /* RFC 2047 encoded words (B, UTF-8), never splitting a UTF-8 sequence. */
 static void
-sb_encoded_words(struct sbuf *b, const char *s)
+sb_encoded_words(struct buf *b, const char *s)
 {
 	size_t len = strlen(s), i = 0;
 
@@ -144,10 +79,10 @@ sb_encoded_words(struct sbuf *b, const char *s)
 		while (n < len - i && n > 1 && ((unsigned char)s[i + n] & 0xc0) == 0x80)
 			n--;
 		if (i > 0)
-			sb_str(b, "\r\n ");
-		sb_str(b, "=?UTF-8?B?");
-		sb_base64(b, (const unsigned char *)s + i, n);
-		sb_str(b, "?=");
+			buf_str(b, "\r\n ");
+		buf_str(b, "=?UTF-8?B?");
+		buf_base64(b, s + i, n);
+		buf_str(b, "?=");
 		i += n;
 	}
 }
@@ -155,16 +90,16 @@ sb_encoded_words(struct sbuf *b, const char *s)
 /* An address or id as 7-bit text: bytes outside printable ASCII as +HH
  * (the xtext escape of RFC 3461); everything else as is. */
 static void
-sb_addr7(struct sbuf *b, const char *s)
+sb_addr7(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p >= '!' && *p <= '~')
-			sb_add(b, p, 1);
+			buf_add(b, p, 1);
 		else {
 			char e[3] = { '+', hex[*p >> 4], hex[*p & 15] };
-			sb_add(b, e, 3);
+			buf_add(b, e, 3);
 		}
 	}
 }
@@ -205,11 +140,11 @@ xtext_decode(const char *s)
 
 /* Printable ASCII copy of a one-line value, cut at max bytes. */
 static void
-sb_text(struct sbuf *b, const char *s, size_t max)
+sb_text(struct buf *b, const char *s, size_t max)
 {
 	for (size_t n = 0; *s && n < max; s++, n++) {
 		char ch = ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e) ? '?' : *s;
-		sb_add(b, &ch, 1);
+		buf_add(b, &ch, 1);
 	}
 }
 
@@ -218,12 +153,12 @@ sb_text(struct sbuf *b, const char *s, size_t max)
  * much past 78 characters (RFC 5322 2.1.1).
  */
 static void
-sb_field_folded(struct sbuf *b, const char *name, const char *value)
+sb_field_folded(struct buf *b, const char *name, const char *value)
 {
 	size_t col = strlen(name) + 1;
 	int first = 1;
 
-	sb_printf(b, "%s:", name);
+	buf_printf(b, "%s:", name);
 	for (const char *p = value; *p; first = 0) {
 		size_t w;
 
@@ -232,17 +167,17 @@ sb_field_folded(struct sbuf *b, const char *name, const char *value)
 			break;
 		w = strcspn(p, " ");
 		if (!first && col + 1 + w > 76) {
-			sb_str(b, "\r\n ");
+			buf_str(b, "\r\n ");
 			col = 1;
 		} else {
-			sb_str(b, " ");
+			buf_str(b, " ");
 			col++;
 		}
-		sb_add(b, p, w);
+		buf_add(b, p, w);
 		col += w;
 		p += w;
 	}
-	sb_str(b, "\r\n");
+	buf_str(b, "\r\n");
 }
 
 /* RFC 5322 date in UTC, independent of the locale. */
@@ -323,11 +258,11 @@ reply_status(const char *reply, char *buf, size_t size)
 static char *
 read_header(int fd, size_t *lenp)
 {
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 	char buf[DSN_CHUNK];
 	off_t off = 0;
 
-	sb_add(&b, "", 0);
+	buf_add(&b, "", 0);
 	for (;;) {
 		ssize_t n = pread(fd, buf, sizeof(buf), off);
 		char *end;
@@ -341,7 +276,7 @@ read_header(int fd, size_t *lenp)
 		if (n == 0)
 			break;
 		size_t start = b.len >= 3 ? b.len - 3 : 0;
-		sb_add(&b, buf, (size_t)n);
+		buf_add(&b, buf, (size_t)n);
 		off += n;
 		/* an empty line: at the very start, or LF (CR)LF */
 		if (b.p[0] == '\n' || (b.len > 1 && b.p[0] == '\r' && b.p[1] == '\n')) {
@@ -377,11 +312,11 @@ read_header(int fd, size_t *lenp)
 static char *
 read_all(int fd, size_t max, size_t *lenp)
 {
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 	char buf[DSN_CHUNK];
 	off_t off = 0;
 
-	sb_add(&b, "", 0);
+	buf_add(&b, "", 0);
 	while (b.len < max) {
 		size_t want = max - b.len < sizeof(buf) ? max - b.len : sizeof(buf);
 		ssize_t n = pread(fd, buf, want, off);
@@ -393,7 +328,7 @@ read_all(int fd, size_t max, size_t *lenp)
 		}
 		if (n == 0)
 			break;
-		sb_add(&b, buf, (size_t)n);
+		buf_add(&b, buf, (size_t)n);
 		off += n;
 	}
 	*lenp = b.len;
@@ -449,16 +384,16 @@ split_said(const char *reply, char *host, size_t hostlen, const char **smtp)
 }
 
 static void
-human_part(struct sbuf *b, const struct envelope *env, const char *mta)
+human_part(struct buf *b, const struct envelope *env, const char *mta)
 {
-	struct sbuf t = { 0 };
+	struct buf t = { 0 };
 
-	sb_printf(&t, "This is the mail system at host %s.\r\n\r\n", mta);
-	sb_str(&t,
+	buf_printf(&t, "This is the mail system at host %s.\r\n\r\n", mta);
+	buf_str(&t,
 	    "I'm sorry to have to inform you that your message could not\r\n"
 	    "be delivered to one or more recipients. The details are below\r\n"
 	    "and in the attached delivery report.\r\n\r\n");
-	sb_str(&t,
+	buf_str(&t,
 	    "このメールは配送できませんでした。\r\n"
 	    "お送りいただいたメッセージは、以下の宛先に配送できませんでした。\r\n"
 	    "詳しくは、下記の内容と添付の配送状況通知をご覧ください。\r\n\r\n");
@@ -466,13 +401,13 @@ human_part(struct sbuf *b, const struct envelope *env, const char *mta)
 		const struct rcpt *r = &env->rcpt[i];
 		if (r->status != RCPT_FAILED || !rcpt_wants_failure(r))
 			continue;
-		sb_str(&t, "<");
-		sb_str(&t, r->addr);	/* UTF-8 is fine: this part is base64 */
-		sb_str(&t, ">: ");
+		buf_str(&t, "<");
+		buf_str(&t, r->addr);	/* UTF-8 is fine: this part is base64 */
+		buf_str(&t, ">: ");
 		sb_text(&t, r->reply ? r->reply : "delivery failed", DSN_REPLY_MAX);
-		sb_str(&t, "\r\n\r\n");
+		buf_str(&t, "\r\n\r\n");
 	}
-	sb_str(b, "Content-Description: Notification\r\n"
+	buf_str(b, "Content-Description: Notification\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Transfer-Encoding: base64\r\n\r\n");
 	sb_base64_body(b, t.p, t.len);
@@ -480,66 +415,66 @@ human_part(struct sbuf *b, const struct envelope *env, const char *mta)
 }
 
 static void
-status_part(struct sbuf *b, const struct envelope *env, const char *mta)
+status_part(struct buf *b, const struct envelope *env, const char *mta)
 {
 	char date[64];
 
-	sb_str(b, "Content-Description: Delivery report\r\n"
+	buf_str(b, "Content-Description: Delivery report\r\n"
 	    "Content-Type: message/delivery-status\r\n\r\n");
-	sb_printf(b, "Reporting-MTA: dns; %s\r\n", mta);
+	buf_printf(b, "Reporting-MTA: dns; %s\r\n", mta);
 	if (env->id[0]) {
-		sb_str(b, "X-Sekisho-Queue-ID: ");
+		buf_str(b, "X-Sekisho-Queue-ID: ");
 		sb_text(b, env->id, QUEUE_ID_SIZE);
-		sb_str(b, "\r\n");
+		buf_str(b, "\r\n");
 	}
 	if (env->envid != NULL && *env->envid) {
 		/* stored as given in ENVID=, which is xtext */
 		char *plain = xtext_decode(env->envid);
-		sb_str(b, "Original-Envelope-Id: ");
+		buf_str(b, "Original-Envelope-Id: ");
 		sb_addr7(b, plain ? plain : env->envid);
-		sb_str(b, "\r\n");
+		buf_str(b, "\r\n");
 		free(plain);
 	}
 	if (env->received_ms > 0) {
 		format_date(env->received_ms, date, sizeof(date));
-		sb_printf(b, "Arrival-Date: %s\r\n", date);
+		buf_printf(b, "Arrival-Date: %s\r\n", date);
 	}
 	for (size_t i = 0; i < env->nrcpt; i++) {
 		const struct rcpt *r = &env->rcpt[i];
 		const char *reply = r->reply ? r->reply : "delivery failed";
 		const char *smtp;
 		char status[16], host[256];
-		struct sbuf d = { 0 };
+		struct buf d = { 0 };
 
 		if (r->status != RCPT_FAILED || !rcpt_wants_failure(r))
 			continue;
-		sb_str(b, "\r\nFinal-Recipient: rfc822; ");
+		buf_str(b, "\r\nFinal-Recipient: rfc822; ");
 		sb_addr7(b, r->addr);
-		sb_str(b, "\r\n");
+		buf_str(b, "\r\n");
 		if (r->orcpt != NULL && *r->orcpt) {
 			const char *semi = strchr(r->orcpt, ';');
 			char *plain = xtext_decode(semi ? semi + 1 : r->orcpt);
-			sb_str(b, "Original-Recipient: ");
+			buf_str(b, "Original-Recipient: ");
 			if (semi != NULL) {
 				sb_text(b, r->orcpt, (size_t)(semi - r->orcpt));
-				sb_str(b, "; ");
+				buf_str(b, "; ");
 			} else
-				sb_str(b, "rfc822; ");
+				buf_str(b, "rfc822; ");
 			sb_addr7(b, plain ? plain : semi ? semi + 1 : r->orcpt);
-			sb_str(b, "\r\n");
+			buf_str(b, "\r\n");
 			free(plain);
 		}
 		reply_status(reply, status, sizeof(status));
-		sb_printf(b, "Action: failed\r\nStatus: %s\r\n", status);
+		buf_printf(b, "Action: failed\r\nStatus: %s\r\n", status);
 		if (split_said(reply, host, sizeof(host), &smtp)) {
-			sb_str(b, "Remote-MTA: dns; ");
+			buf_str(b, "Remote-MTA: dns; ");
 			sb_text(b, host, sizeof(host));
-			sb_str(b, "\r\n");
-			sb_str(&d, "smtp; ");
+			buf_str(b, "\r\n");
+			buf_str(&d, "smtp; ");
 			sb_text(&d, smtp, DSN_REPLY_MAX);
 		} else {
 			/* our own words (a connection that failed, an expiry) */
-			sb_str(&d, "X-Sekisho; ");
+			buf_str(&d, "X-Sekisho; ");
 			sb_text(&d, reply, DSN_REPLY_MAX);
 		}
 		sb_field_folded(b, "Diagnostic-Code", d.p);
@@ -551,7 +486,7 @@ char *
 dsn_build(const struct envelope *env, int fd, const char *reporting_mta,
     int64_t now_ms, size_t max_return, size_t *len)
 {
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 	struct stat st;
 	const char *sender = env->mail_from ? env->mail_from : "";
 	char *orig = NULL, mta[256], date[64], boundary[80];
@@ -593,45 +528,45 @@ dsn_build(const struct envelope *env, int fd, const char *reporting_mta,
 	} while (memmem(orig, olen, boundary, strlen(boundary)) != NULL);
 
 	format_date(now_ms, date, sizeof(date));
-	sb_printf(&b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", mta);
+	buf_printf(&b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", mta);
 	if (is_ascii(sender)) {
-		sb_printf(&b, "To: <%s>\r\n", sender);
+		buf_printf(&b, "To: <%s>\r\n", sender);
 	} else {
 		/* an SMTPUTF8 address cannot go into a 7-bit header as an
 		 * address; the group form lets it be read, encoded */
-		sb_str(&b, "To: ");
+		buf_str(&b, "To: ");
 		sb_encoded_words(&b, sender);
-		sb_str(&b, ":;\r\n");
+		buf_str(&b, ":;\r\n");
 	}
-	sb_str(&b, "Subject: Undelivered Mail Returned to Sender\r\n");
-	sb_printf(&b, "Date: %s\r\n", date);
-	sb_printf(&b, "Message-ID: <%lld.%s.%u.dsn@%s>\r\n", (long long)now_ms,
+	buf_str(&b, "Subject: Undelivered Mail Returned to Sender\r\n");
+	buf_printf(&b, "Date: %s\r\n", date);
+	buf_printf(&b, "Message-ID: <%lld.%s.%u.dsn@%s>\r\n", (long long)now_ms,
 	    env->id[0] ? env->id : "0", atomic_fetch_add(&dsn_counter, 1), mta);
-	sb_str(&b, "Auto-Submitted: auto-replied\r\n");
-	sb_str(&b, "MIME-Version: 1.0\r\n");
-	sb_printf(&b, "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	buf_str(&b, "Auto-Submitted: auto-replied\r\n");
+	buf_str(&b, "MIME-Version: 1.0\r\n");
+	buf_printf(&b, "Content-Type: multipart/report; report-type=delivery-status;\r\n"
 	    "\tboundary=\"%s\"\r\n", boundary);
-	sb_printf(&b, "Content-Transfer-Encoding: %s\r\n", eightbit ? "8bit" : "7bit");
-	sb_str(&b, "\r\nThis is a MIME-encapsulated message.\r\n\r\n");
+	buf_printf(&b, "Content-Transfer-Encoding: %s\r\n", eightbit ? "8bit" : "7bit");
+	buf_str(&b, "\r\nThis is a MIME-encapsulated message.\r\n\r\n");
 
-	sb_printf(&b, "--%s\r\n", boundary);
+	buf_printf(&b, "--%s\r\n", boundary);
 	human_part(&b, env, mta);
-	sb_printf(&b, "\r\n--%s\r\n", boundary);
+	buf_printf(&b, "\r\n--%s\r\n", boundary);
 	status_part(&b, env, mta);
-	sb_printf(&b, "\r\n--%s\r\n", boundary);
+	buf_printf(&b, "\r\n--%s\r\n", boundary);
 	if (full)
-		sb_str(&b, "Content-Description: Undelivered Message\r\n"
+		buf_str(&b, "Content-Description: Undelivered Message\r\n"
 		    "Content-Type: message/rfc822\r\n");
 	else
-		sb_str(&b, "Content-Description: Undelivered Message Headers\r\n"
+		buf_str(&b, "Content-Description: Undelivered Message Headers\r\n"
 		    "Content-Type: text/rfc822-headers\r\n");
 	if (eightbit)
-		sb_str(&b, "Content-Transfer-Encoding: 8bit\r\n");
-	sb_str(&b, "\r\n");
-	sb_add(&b, orig, olen);
+		buf_str(&b, "Content-Transfer-Encoding: 8bit\r\n");
+	buf_str(&b, "\r\n");
+	buf_add(&b, orig, olen);
 	if (olen > 0 && orig[olen - 1] != '\n')
-		sb_str(&b, "\r\n");
-	sb_printf(&b, "\r\n--%s--\r\n", boundary);
+		buf_str(&b, "\r\n");
+	buf_printf(&b, "\r\n--%s--\r\n", boundary);
 
 	free(orig);
 	*len = b.len;

@@ -27,6 +27,7 @@
  * written into the envelope are malloc'ed and owned by the envelope.
  */
 #include "smtp/smtp_client.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -85,8 +86,7 @@ struct smtp_conn {
 	int proto;			/* ioerr is a protocol error */
 	char rbuf[4096];
 	size_t rpos, rlen;
-	char *wbuf;
-	size_t wlen, wcap;
+	struct buf w;		/* commands being built (pipelined) */
 };
 
 /* ---- next hops ---- */
@@ -429,41 +429,11 @@ conn_write_all(struct smtp_conn *c, const char *buf, size_t len, int64_t deadlin
 
 /* ---- commands and replies ---- */
 
-static void
-wbuf_add(struct smtp_conn *c, const char *s, size_t len)
-{
-	if (c->wlen + len > c->wcap) {
-		c->wcap = c->wcap * 2 + len;
-		c->wbuf = xrealloc(c->wbuf, c->wcap);
-	}
-	memcpy(c->wbuf + c->wlen, s, len);
-	c->wlen += len;
-}
-
-static void
-wbuf_printf(struct smtp_conn *c, const char *fmt, ...) UTIL_PRINTF(2, 3);
-
-static void
-wbuf_printf(struct smtp_conn *c, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		panic("smtp client: out of memory");
-	wbuf_add(c, s, (size_t)n);
-	free(s);
-}
-
 /* End the command being built. */
 static void
 wbuf_end(struct smtp_conn *c)
 {
-	wbuf_add(c, "\r\n", 2);
+	buf_add(&c->w, "\r\n", 2);
 }
 
 static int
@@ -473,8 +443,8 @@ cmd_flush(struct smtp_conn *c)
 
 	if (c->broken)
 		return -1;
-	rc = conn_write_all(c, c->wbuf, c->wlen, util_mono_ms() + c->timeout_ms);
-	c->wlen = 0;
+	rc = conn_write_all(c, c->w.p, c->w.len, util_mono_ms() + c->timeout_ms);
+	buf_reset(&c->w);
 	return rc;
 }
 
@@ -482,8 +452,8 @@ cmd_flush(struct smtp_conn *c)
 static int
 cmd_send(struct smtp_conn *c, const char *line)
 {
-	c->wlen = 0;
-	wbuf_add(c, line, strlen(line));
+	buf_reset(&c->w);
+	buf_add(&c->w, line, strlen(line));
 	wbuf_end(c);
 	return cmd_flush(c);
 }
@@ -697,7 +667,7 @@ conn_free(struct smtp_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->host);
-	free(c->wbuf);
+	buf_free(&c->w);
 	free(c);
 }
 
@@ -707,8 +677,6 @@ conn_new(int fd)
 	struct smtp_conn *c = xcalloc(1, sizeof(*c));
 
 	c->fd = fd;
-	c->wcap = 4096;
-	c->wbuf = xmalloc(c->wcap);
 	return c;
 }
 
@@ -1070,13 +1038,13 @@ wbuf_param(struct smtp_conn *c, const char *name, const char *value, int keep_pl
 {
 	static const char hex[] = "0123456789ABCDEF";
 
-	wbuf_printf(c, " %s=", name);
+	buf_printf(&c->w, " %s=", name);
 	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
 		if (*p >= '!' && *p <= '~' && *p != '=' && (*p != '+' || keep_plus)) {
-			wbuf_add(c, (const char *)p, 1);
+			buf_add(&c->w, (const char *)p, 1);
 		} else {
 			char e[3] = { '+', hex[*p >> 4], hex[*p & 15] };
-			wbuf_add(c, e, 3);
+			buf_add(&c->w, e, 3);
 		}
 	}
 }
@@ -1094,18 +1062,18 @@ addr_ok(const char *a)
 static void
 append_mail(struct smtp_conn *c, const struct envelope *env, long long size)
 {
-	wbuf_printf(c, "MAIL FROM:<%s>", env->mail_from ? env->mail_from : "");
+	buf_printf(&c->w, "MAIL FROM:<%s>", env->mail_from ? env->mail_from : "");
 	if ((c->caps & CAP_SIZE) && size > 0)
-		wbuf_printf(c, " SIZE=%lld", size);
+		buf_printf(&c->w, " SIZE=%lld", size);
 	if (env->body == BODY_8BITMIME && (c->caps & CAP_8BITMIME))
-		wbuf_printf(c, " BODY=8BITMIME");
+		buf_printf(&c->w, " BODY=8BITMIME");
 	if (env->smtputf8 && (c->caps & CAP_SMTPUTF8))
-		wbuf_printf(c, " SMTPUTF8");
+		buf_printf(&c->w, " SMTPUTF8");
 	if (c->caps & CAP_DSN) {
 		if (env->ret == DSN_RET_FULL)
-			wbuf_printf(c, " RET=FULL");
+			buf_printf(&c->w, " RET=FULL");
 		else if (env->ret == DSN_RET_HDRS)
-			wbuf_printf(c, " RET=HDRS");
+			buf_printf(&c->w, " RET=HDRS");
 		if (env->envid != NULL && *env->envid)
 			wbuf_param(c, "ENVID", env->envid, 1);
 	}
@@ -1115,22 +1083,22 @@ append_mail(struct smtp_conn *c, const struct envelope *env, long long size)
 static void
 append_rcpt(struct smtp_conn *c, const struct rcpt *r)
 {
-	wbuf_printf(c, "RCPT TO:<%s>", r->addr);
+	buf_printf(&c->w, "RCPT TO:<%s>", r->addr);
 	if (c->caps & CAP_DSN) {
 		if (r->notify & DSN_NOTIFY_NEVER)
-			wbuf_printf(c, " NOTIFY=NEVER");
+			buf_printf(&c->w, " NOTIFY=NEVER");
 		else if (r->notify != 0) {
 			const char *sep = " NOTIFY=";
 			if (r->notify & DSN_NOTIFY_SUCCESS) {
-				wbuf_printf(c, "%sSUCCESS", sep);
+				buf_printf(&c->w, "%sSUCCESS", sep);
 				sep = ",";
 			}
 			if (r->notify & DSN_NOTIFY_FAILURE) {
-				wbuf_printf(c, "%sFAILURE", sep);
+				buf_printf(&c->w, "%sFAILURE", sep);
 				sep = ",";
 			}
 			if (r->notify & DSN_NOTIFY_DELAY)
-				wbuf_printf(c, "%sDELAY", sep);
+				buf_printf(&c->w, "%sDELAY", sep);
 		}
 		if (r->orcpt != NULL && *r->orcpt) {
 			/* ORCPT=addr-type;xtext.  The stored value is xtext
@@ -1287,7 +1255,7 @@ smtp_client_deliver(struct smtp_conn *c, struct envelope *env, int fd)
 			idx[n++] = i;
 	answered = xcalloc(n ? n : 1, 1);
 	sendi = xcalloc(n ? n : 1, sizeof(*sendi));
-	c->wlen = 0;
+	buf_reset(&c->w);
 	if (n == 0) {
 		rc = 0;
 		goto out;
@@ -1355,7 +1323,7 @@ smtp_client_deliver(struct smtp_conn *c, struct envelope *env, int fd)
 			else if (sent + 1 < ncmd)
 				append_rcpt(c, &env->rcpt[idx[sendi[sent - 1]]]);
 			else if (pipelining || naccepted > 0)
-				wbuf_add(c, "DATA\r\n", 6);
+				buf_add(&c->w, "DATA\r\n", 6);
 			else
 				break;
 			sent++;
@@ -1450,7 +1418,7 @@ ioerr:
 	c->broken = 1;
 	rc = -1;
 out:
-	c->wlen = 0;
+	buf_reset(&c->w);
 	free(reason);
 	free(sendi);
 	free(answered);
