@@ -18,10 +18,12 @@
  * what every routine invoice looks like.
  *
  * The text is the subject and the first 256 KiB of the body (text and
- * HTML text), NFKC case-folded (phish_scan_text), so full-width digits and letters
- * and upper case match too.  Phrases are fixed tables below; negation
- * ("口座の変更はございません") is not understood, which is why a change
- * request alone stays under the tag score.
+ * HTML text), NFKC case-folded (phish_scan_text), so full-width digits and
+ * letters and upper case match too.  Phrases are fixed tables below.  A
+ * negated statement ("振込先口座は従来から変更ございません", "no change to
+ * our bank details") does not count; beyond that simple test, meaning is
+ * not understood, which is why a change request alone stays under the tag
+ * score.
  */
 #include "detect/detect_phish.h"
 #include "util/util.h"
@@ -68,7 +70,7 @@ static const struct {
 
 static const char *const payment_words[] = {
 	"請求書", "お支払", "支払い", "振込", "振り込", "送金", "入金", "ご請求", "決済",
-	"invoice", "payment", "wire transfer", "bank transfer", "remittance",
+	"invoice", "invoices", "payment", "payments", "wire transfer", "bank transfer", "remittance",
 	"transfer the funds", "funds transfer",
 };
 
@@ -100,6 +102,51 @@ find_word(const char *text, const char *w)
 			return p;
 	}
 	return NULL;
+}
+
+/*
+ * Is the statement around p negated?  "振込先口座は従来から変更ございません",
+ * "there is no change to our bank details".  The rest of the sentence (to
+ * the next 。 . ! ? or line end, at most 90 bytes) is searched for a
+ * Japanese negative ending, and the few words before p for an English "no"
+ * or "not".
+ */
+static int
+negated(const char *text, const char *p, size_t plen)
+{
+	static const char *const ja[] = { "ません", "ない", "なし", "無し", "不要" };
+	static const char *const en[] = { "no ", "not ", "never ", "n't " };
+	const char *s = p + plen, *e = s;
+	const char *b = p - (p - text > 24 ? 24 : p - text);
+	char *rest, *before;
+	int neg = 0;
+
+	while (*e && (size_t)(e - s) < 90 && *e != '\n' && *e != '.' && *e != '!' &&
+	    *e != '?' && strncmp(e, "。", 3) != 0)
+		e++;
+	rest = xstrndup(s, (size_t)(e - s));
+	before = xstrndup(b, (size_t)(p - b));
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(ja) && !neg; i++)
+		neg = strstr(rest, ja[i]) != NULL;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(en) && !neg; i++)
+		neg = find_word(before, en[i]) != NULL || find_word(rest, en[i]) != NULL;
+	free(rest);
+	free(before);
+	return neg;
+}
+
+/* The first change phrase that is not negated. */
+static int
+first_change(const char *text, char *out, size_t len)
+{
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(change_phrases); i++)
+		for (const char *p = find_word(text, change_phrases[i]); p != NULL;
+		    p = find_word(p + 1, change_phrases[i]))
+			if (!negated(text, p, strlen(change_phrases[i]))) {
+				snprintf(out, len, "%s", change_phrases[i]);
+				return 1;
+			}
+	return 0;
 }
 
 static int
@@ -252,18 +299,19 @@ bec_scan(const char *t, struct bec_findings *f)
 	memset(f, 0, sizeof(*f));
 	if (t == NULL)
 		return;
-	if (first_of(t, change_phrases, UTIL_ARRAY_LEN(change_phrases), f->change,
-	    sizeof(f->change)))
+	if (first_change(t, f->change, sizeof(f->change)))
 		f->flags |= BEC_CHANGE;
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(change_near) && !(f->flags & BEC_CHANGE); i++)
 		for (const char *p = find_word(t, change_near[i].a); p != NULL;
 		    p = find_word(p + 1, change_near[i].a)) {
-			const char *s = p + strlen(change_near[i].a);
+			const char *s = p + strlen(change_near[i].a), *hit;
 			char *win = xstrndup(s, change_near[i].window);
-			int hit = find_word(win, change_near[i].b) != NULL;
+			size_t end = 0;
 
+			if ((hit = find_word(win, change_near[i].b)) != NULL)
+				end = (size_t)(hit - win) + strlen(change_near[i].b);
 			free(win);
-			if (hit) {
+			if (hit != NULL && !negated(t, p, strlen(change_near[i].a) + end)) {
 				snprintf(f->change, sizeof(f->change), "%s ... %s", change_near[i].a,
 				    change_near[i].b);
 				f->flags |= BEC_CHANGE;

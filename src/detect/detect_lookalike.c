@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unicode/uchar.h>
 #include <unicode/unorm2.h>
 #include <unicode/uspoof.h>
 #include <unicode/ustring.h>
@@ -191,6 +192,18 @@ phish_mixed_script(const char *utf8_host)
 	int bad = 0;
 
 	pthread_once(&icu_once, icu_setup);
+	/* invisible characters (zero-width space, joiners, soft hyphen) */
+	{
+		int32_t i = 0, len = (int32_t)strlen(utf8_host);
+
+		while (i < len) {
+			UChar32 c;
+
+			U8_NEXT(utf8_host, i, len, c);
+			if (c < 0 || u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
+				return 1;
+		}
+	}
 	copy = xstrdup(utf8_host);
 	for (label = strtok_r(copy, ".", &save); label != NULL && !bad;
 	    label = strtok_r(NULL, ".", &save)) {
@@ -420,6 +433,7 @@ brandset_free(struct brandset *bs)
 		free(bs->b[i].name);
 		strv_free(bs->b[i].domains);
 		strv_free(bs->b[i].words);
+		strv_free(bs->b[i].names);
 	}
 	for (size_t i = 0; i < bs->np; i++) {
 		free(bs->p[i].domain);
@@ -469,6 +483,16 @@ protect(struct brandset *bs, size_t brand, const char *domain, int compare)
 	p->skel = phish_skeleton(p->label);
 	p->nlabels = count_labels(base);
 	p->compare = compare;
+	if (!bs->b[brand].own && compare && strlen(p->label) >= 4) {
+		struct brand *b = &bs->b[brand];
+
+		for (size_t i = 0; i < b->nnames; i++)
+			if (strcmp(b->names[i], p->label) == 0)
+				return;
+		b->names = xrealloc(b->names, (b->nnames + 2) * sizeof(char *));
+		b->names[b->nnames++] = xstrdup(p->label);
+		b->names[b->nnames] = NULL;
+	}
 }
 
 static char **
@@ -503,6 +527,7 @@ brand_push(struct brandset *bs, const char *name, int own)
 	b->own = own;
 	b->domains = xcalloc(1, sizeof(char *));
 	b->words = xcalloc(1, sizeof(char *));
+	b->names = xcalloc(1, sizeof(char *));
 	return bs->nb++;
 }
 
@@ -604,6 +629,12 @@ look_kind_name(enum look_kind k)
 }
 
 static int
+ascii_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
 ends_with_domain(const char *host, const char *dom)
 {
 	size_t hl = strlen(host), dl = strlen(dom);
@@ -613,26 +644,63 @@ ends_with_domain(const char *host, const char *dom)
 	return hl == dl || host[hl - dl - 1] == '.';
 }
 
-int
-brand_owns(const struct brand *b, const char *domain)
+/* The registrable name of domain when its suffix is a country code
+ * ("yahoo" for mail.yahoo.com.au), or NULL.  malloc'ed. */
+static char *
+cc_label(const char *domain)
 {
-	if (b == NULL || domain == NULL)
-		return 0;
+	char *reg = message_registrable_domain(domain), *dot, *last, *label = NULL;
+
+	if (reg != NULL && (dot = strchr(reg, '.')) != NULL) {
+		last = strrchr(reg, '.') + 1;
+		if (strlen(last) == 2 && ascii_alpha(last[0]) && ascii_alpha(last[1]))
+			label = xstrndup(reg, (size_t)(dot - reg));
+	}
+	free(reg);
+	return label;
+}
+
+static int
+owns(const struct brand *b, const char *domain, const char *cclabel)
+{
 	for (size_t i = 0; i < b->ndomains; i++)
 		if (ends_with_domain(domain, b->domains[i]))
 			return 1;
+	if (cclabel != NULL)
+		for (size_t i = 0; i < b->nnames; i++)
+			if (strcmp(b->names[i], cclabel) == 0)
+				return 1;
 	return 0;
+}
+
+int
+brand_owns(const struct brand *b, const char *domain)
+{
+	char *cc;
+	int r;
+
+	if (b == NULL || domain == NULL)
+		return 0;
+	cc = b->nnames > 0 ? cc_label(domain) : NULL;
+	r = owns(b, domain, cc);
+	free(cc);
+	return r;
 }
 
 const struct brand *
 brandset_owner(const struct brandset *bs, const char *domain)
 {
+	const struct brand *found = NULL;
+	char *cc;
+
 	if (domain == NULL)
 		return NULL;
-	for (size_t i = 0; i < bs->nb; i++)
-		if (brand_owns(&bs->b[i], domain))
-			return &bs->b[i];
-	return NULL;
+	cc = cc_label(domain);
+	for (size_t i = 0; i < bs->nb && found == NULL; i++)
+		if (owns(&bs->b[i], domain, cc))
+			found = &bs->b[i];
+	free(cc);
+	return found;
 }
 
 /* Words phishing domains add to a name (amazon-secure, paypalsupport). */
@@ -711,19 +779,51 @@ typo_limit(const char *label)
 	return n < 7 ? 0 : n < 10 ? 1 : 2;
 }
 
+/* Skeletons of the few labels of one host, computed once per look-up
+ * rather than once per protected domain. */
+struct skel_memo {
+	char *label[16], *skel[16];
+	size_t n;
+};
+
+static const char *
+memo_skeleton(struct skel_memo *mm, const char *label)
+{
+	for (size_t i = 0; i < mm->n; i++)
+		if (strcmp(mm->label[i], label) == 0)
+			return mm->skel[i];
+	if (mm->n == UTIL_ARRAY_LEN(mm->label)) {
+		free(mm->label[0]);
+		free(mm->skel[0]);
+		memmove(mm->label, mm->label + 1, (mm->n - 1) * sizeof(char *));
+		memmove(mm->skel, mm->skel + 1, (mm->n - 1) * sizeof(char *));
+		mm->n--;
+	}
+	mm->label[mm->n] = xstrdup(label);
+	mm->skel[mm->n] = phish_skeleton(label);
+	return mm->skel[mm->n++];
+}
+
+static void
+memo_clear(struct skel_memo *mm)
+{
+	for (size_t i = 0; i < mm->n; i++) {
+		free(mm->label[i]);
+		free(mm->skel[i]);
+	}
+	mm->n = 0;
+}
+
 /* Compare one label with a protected label.  LOOK_NONE if unrelated. */
 static enum look_kind
-label_compare(const char *label, const struct protected *p, int same_suffix, int *dist)
+label_compare(struct skel_memo *mm, const char *label, const struct protected *p,
+    int same_suffix, int *dist)
 {
-	char *sk;
-	int lim, d, homo;
+	int lim, d;
 
 	if (strcmp(label, p->label) == 0)
 		return same_suffix ? LOOK_SAME : LOOK_OTHER_TLD;
-	sk = phish_skeleton(label);
-	homo = strcmp(sk, p->skel) == 0;
-	free(sk);
-	if (homo)
+	if (strcmp(memo_skeleton(mm, label), p->skel) == 0)
 		return LOOK_HOMOGLYPH;
 	lim = typo_limit(p->label);
 	if (lim > 0 && (d = phish_distance(label, p->label, lim)) <= lim) {
@@ -755,33 +855,38 @@ brandset_lookalike(const struct brandset *bs, const char *host, const char *host
     struct look_match *m)
 {
 	const char *h = host_utf8 != NULL ? host_utf8 : host;
-	char *reg, *reg_u8, *hostdots;
+	char *reg, *reg_u8, *hostdots, *cc;
 	enum look_kind found = LOOK_NONE;
 	struct look_match best;
+	struct skel_memo mm = { .n = 0 };
+	int best_rank = 0;
 
 	memset(&best, 0, sizeof(best));
 	if (host == NULL || *host == '\0')
 		return LOOK_NONE;
 	reg = message_registrable_domain(host);
 	/* LOOK_SAME first: a brand's own domains are never its lookalikes */
+	cc = cc_label(host);
 	for (size_t i = 0; i < bs->nb; i++)
-		if (brand_owns(&bs->b[i], host) || brand_owns(&bs->b[i], reg)) {
+		if (owns(&bs->b[i], host, cc) || owns(&bs->b[i], reg, NULL)) {
 			if (m != NULL) {
 				m->kind = LOOK_SAME;
 				m->brand = &bs->b[i];
 				m->domain = bs->b[i].domains[0];
 				m->distance = 0;
 			}
+			free(cc);
 			free(reg);
 			return LOOK_SAME;
 		}
+	free(cc);
 	reg_u8 = message_registrable_domain(h);
 	hostdots = xasprintf(".%s.", h);
-	for (size_t i = 0; i < bs->np && found == LOOK_NONE; i++) {
+	for (size_t i = 0; i < bs->np; i++) {
 		const struct protected *p = &bs->p[i];
 		const char *tail = last_labels(h, p->nlabels);
 		enum look_kind k = LOOK_NONE;
-		int dist = 0;
+		int dist = 0, at_depth = 0, whole = 0;
 
 		if (!p->compare || p->label[0] == '\0')
 			continue;
@@ -791,7 +896,8 @@ brandset_lookalike(const struct brandset *bs, const char *host, const char *host
 
 			if (dot != NULL && strcmp(dot + 1, p->rest) == 0) {
 				char *label = xstrndup(tail, (size_t)(dot - tail));
-				k = label_compare(label, p, 1, &dist);
+				k = label_compare(&mm, label, p, 1, &dist);
+				at_depth = k != LOOK_NONE;
 				free(label);
 			}
 		}
@@ -804,13 +910,27 @@ brandset_lookalike(const struct brandset *bs, const char *host, const char *host
 			best.domain = p->domain;
 			break;
 		}
+		if (k == LOOK_NONE && reg_u8 != NULL) {
+			/* the whole protected domain inside the subdomain part
+			 * (paypal.com.evil.example; not yahoo.com.au, whose
+			 * registrable domain it overlaps) */
+			char *needle = xasprintf(".%s.", p->domain);
+			const char *at = strstr(hostdots, needle);
+			size_t sublen = strlen(h) > strlen(reg_u8) ? strlen(h) - strlen(reg_u8) : 0;
+
+			if (at != NULL && (size_t)(at - hostdots) + strlen(needle) - 1 <= sublen) {
+				k = LOOK_SUBDOMAIN;
+				whole = 1;
+			}
+			free(needle);
+		}
 		/* the registrable name under another suffix */
 		if (k == LOOK_NONE && reg_u8 != NULL && strchr(reg_u8, '.') != NULL &&
 		    strcmp(strchr(reg_u8, '.') + 1, p->rest) != 0 && phish_known_tld(reg_u8)) {
 			const char *dot = strchr(reg_u8, '.');
 			char *label = xstrndup(reg_u8, (size_t)(dot - reg_u8));
 
-			k = label_compare(label, p, 0, &dist);
+			k = label_compare(&mm, label, p, 0, &dist);
 			/* a short name under another suffix is someone else's (nta.com);
 			 * a brand's country domains are its own (yahoo.fr, google.de):
 			 * for brands only generic suffixes count (amazon.xyz) */
@@ -828,7 +948,7 @@ brandset_lookalike(const struct brandset *bs, const char *host, const char *host
 			for (char *l = strtok_r(sub, ".", &save); l != NULL && k == LOOK_NONE;
 			    l = strtok_r(NULL, ".", &save)) {
 				int d = 0;
-				enum look_kind lk = label_compare(l, p, 1, &d);
+				enum look_kind lk = label_compare(&mm, l, p, 1, &d);
 
 				/* a short name alone is a word too (citi.umich.edu) */
 				if (lk != LOOK_NONE && (lk != LOOK_SAME || strlen(p->label) >= 5))
@@ -836,26 +956,24 @@ brandset_lookalike(const struct brandset *bs, const char *host, const char *host
 			}
 			free(sub);
 		}
-		if (k == LOOK_NONE && reg_u8 != NULL) {
-			/* the whole protected domain inside the subdomain part
-			 * (paypal.com.evil.example; not yahoo.com.au, whose
-			 * registrable domain it overlaps) */
-			char *needle = xasprintf(".%s.", p->domain);
-			const char *at = strstr(hostdots, needle);
-			size_t sublen = strlen(h) > strlen(reg_u8) ? strlen(h) - strlen(reg_u8) : 0;
-
-			if (at != NULL && (size_t)(at - hostdots) + strlen(needle) - 1 <= sublen)
-				k = LOOK_SUBDOMAIN;
-			free(needle);
-		}
 		if (k != LOOK_NONE) {
-			found = k;
-			best.kind = k;
-			best.brand = &bs->b[p->brand];
-			best.domain = p->domain;
-			best.distance = dist;
+			/* the closest imitation wins: one at the protected domain's
+			 * own depth over a subdomain or another suffix, and a longer
+			 * protected domain over a shorter one */
+			int rank = (k == LOOK_SUBDOMAIN ? (whole ? 250 : 200) : at_depth ? 300 : 100) +
+			    p->nlabels;
+
+			if (found == LOOK_NONE || rank > best_rank) {
+				found = k;
+				best_rank = rank;
+				best.kind = k;
+				best.brand = &bs->b[p->brand];
+				best.domain = p->domain;
+				best.distance = dist;
+			}
 		}
 	}
+	memo_clear(&mm);
 	free(hostdots);
 	free(reg_u8);
 	free(reg);

@@ -69,6 +69,9 @@ struct brand {
 	size_t ndomains;
 	char **words;		/* folded words that name it, NULL-terminated */
 	size_t nwords;
+	char **names;		/* registrable names (amazon, paypal) whose country
+				 * domains are taken as the brand's (amazon.fr) */
+	size_t nnames;
 	int own;		/* the organisation's own (local_domains, protected_domains) */
 };
 
@@ -126,7 +129,8 @@ const struct brand *brandset_owner(const struct brandset *bs, const char *domain
 const struct brand *brandset_named(const struct brandset *bs, const char *folded,
     const char **word);
 
-/* Is registrable domain d one of the brand's (or a subdomain of one)? */
+/* Is domain one of the brand's, or a subdomain of one, or the brand's name
+ * under a country suffix (yahoo.com.au, google.de)? */
 int brand_owns(const struct brand *b, const char *domain);
 
 /* ---- URLs (detect_url.c) ---- */

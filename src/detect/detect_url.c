@@ -115,8 +115,9 @@ ip_part(const char *s, size_t len, unsigned long long *v, int *plain)
 	return 0;
 }
 
-/* 1 when host is an IPv4 address in any form browsers accept; *numeric when
- * it is not the plain dotted quad. */
+/* 1 when host is an IPv4 address in any form browsers accept: one to four
+ * parts, each decimal, 0x hex or 0-prefixed octal, the last filling the
+ * bytes left; *numeric when it is not the plain dotted quad. */
 static int
 ipv4_any(const char *host, int *numeric)
 {
@@ -125,26 +126,24 @@ ipv4_any(const char *host, int *numeric)
 	const char *p = host;
 	int plain_all = 1;
 
-	while (n < 4) {
+	for (;;) {
 		size_t l = strcspn(p, ".");
 		int plain;
 
-		if (ip_part(p, l, &part[n], &plain) < 0)
+		if (n == 4 || ip_part(p, l, &part[n], &plain) < 0)
 			return 0;
 		plain_all &= plain;
 		n++;
 		if (p[l] == '\0')
 			break;
 		p += l + 1;
-		if (*p == '\0')
-			break;
 	}
-	if (*p != '\0' && strchr(p, '.') != NULL && n == 4)
-		return 0;
 	for (size_t i = 0; i + 1 < n; i++)
 		if (part[i] > 255)
 			return 0;
-	*numeric = !(n == 4 && plain_all && part[3] <= 255);
+	if (part[n - 1] > (n == 1 ? 0xffffffffULL : n == 2 ? 0xffffffULL : n == 3 ? 0xffffULL : 0xffULL))
+		return 0;
+	*numeric = !(n == 4 && plain_all);
 	return 1;
 }
 
