@@ -11,7 +11,9 @@
  *                         campaigns)
  *   PHISH_BRAND_OFFSITE   the message speaks for a brand (From is one of its
  *                         domains, or the display name names it) and none of
- *                         its web links goes to that brand
+ *                         its web links goes to that brand, or one goes to an
+ *                         IP address, or to another host with the brand's
+ *                         name in its path (evil.example/.eBay/signin)
  *
  * The text is the subject and the first 256 KiB of the text and HTML text,
  * NFKC case-folded (phish_scan_text).  The phrases are in the tables below;
@@ -36,14 +38,23 @@ static const char *const lure_phrases[] = {
 	"account has been suspended", "account has been limited", "account has been locked",
 	"account has been disabled", "account will be suspended", "account will be closed",
 	"account will be terminated", "account suspension", "suspended your account",
-	"unusual activity", "unusual sign-in", "suspicious activity", "unauthorized access",
-	"unusual login", "password expires", "password will expire", "password has expired",
+	"unusual activity on your account", "unusual activity in your account",
+	"unusual sign-in", "suspicious activity on your account",
+	"suspicious activity in your account", "unauthorized access to your account",
+	"unusual login", "your password expires", "password will expire", "password has expired",
 	"mailbox is full", "mailbox quota", "storage is full", "exceeded the storage",
 	"reactivate your account", "restore your account", "unable to deliver your package",
 	"customs fee", "you have won", "claim your prize", "claim your reward",
 	"pending incoming", "messages are on hold", "undelivered messages", "seed phrase",
 	"recovery phrase", "verify your email", "confirm your email", "account verification",
 	"update your billing information", "limited access to your account",
+	"verify your information", "confirm your information", "verify their information",
+	"account has been flagged", "been temporarily suspended",
+	/* crypto wallets and call-back scams */
+	"withdraw your funds", "claim your airdrop", "connect your wallet",
+	"validate your wallet", "wallet has been", "if you did not authorize",
+	"if you did not make this purchase", "if you didn't make this purchase",
+	"to cancel your order", "cancel this transaction",
 	/* Japanese */
 	"アカウントを停止", "アカウントが停止", "アカウントは停止", "アカウントを一時停止",
 	"アカウントがロック", "アカウントをロック", "アカウントの利用を制限", "利用制限",
@@ -61,13 +72,40 @@ static const char *const lure_phrases[] = {
 	"ihr konto wurde", "konto gesperrt", "bestätigen sie ihre", "verifizieren sie ihr",
 };
 
+/* Does the path of url (on a host that is not the brand's) carry the
+ * brand's name as a segment ("/.eBay/", "/paypal/") or one of its domains
+ * ("/www.firstbank.example/Login.aspx")? */
+static int
+path_names(const char *url, const struct brand *b)
+{
+	const char *p = strstr(url, "://");
+	char *path;
+	int hit = 0;
+
+	if (p == NULL || (p = strchr(p + 3, '/')) == NULL)
+		return 0;
+	path = phish_fold(p);
+	path[strcspn(path, "?#")] = '\0';
+	for (size_t i = 0; i < b->ndomains && !hit; i++)
+		hit = strstr(path, b->domains[i]) != NULL;
+	for (size_t i = 0; i < b->nnames && !hit; i++) {
+		char *seg = xasprintf("/%s/", b->names[i]), *dseg = xasprintf("/.%s/", b->names[i]);
+
+		hit = strstr(path, seg) != NULL || strstr(path, dseg) != NULL;
+		free(seg);
+		free(dseg);
+	}
+	free(path);
+	return hit;
+}
+
 void
 phish_check_content(const struct phish_rules *pr, const struct scan_ctx *ctx,
     struct scan_result *r, const char *folded)
 {
 	const struct message *m = ctx->msg;
 	const struct brand *claimed = NULL;
-	const char *how = NULL;
+	const char *how = NULL, *bad = NULL;
 	size_t nweb = 0, nbrand = 0;
 
 	(void)pr;
@@ -83,7 +121,7 @@ phish_check_content(const struct phish_rules *pr, const struct scan_ctx *ctx,
 		for (size_t i = 0; i < m->nfrom && claimed == NULL; i++) {
 			const struct msg_addr *a = &m->from[i];
 
-			if (a->domain != NULL && !domset_match(pr->freemail, a->domain) &&
+			if (a->domain != NULL && !domset_has(pr->freemail, a->domain) &&
 			    (claimed = brandset_owner(pr->brands, a->domain)) != NULL) {
 				how = "From";
 				if (claimed->own)
@@ -102,28 +140,41 @@ phish_check_content(const struct phish_rules *pr, const struct scan_ctx *ctx,
 		return;
 	for (size_t i = 0; i < m->nurls; i++) {
 		const struct msg_url *u = &m->urls[i];
+		struct url_parts up;
 		char *target;
 
 		if (u->source != URL_FROM_HREF || u->host == NULL || u->scheme == NULL ||
-		    (strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "https") != 0))
+		    (strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "https") != 0) ||
+		    phish_url_parts(u->url, &up) < 0)
 			continue;
 		nweb++;
+		if (up.is_ip) {
+			/* no brand sends its customers to a bare address */
+			bad = u->url;
+			continue;
+		}
 		if (brand_owns(claimed, u->host) || brand_owns(claimed, u->domain)) {
 			nbrand++;
-			break;
+			continue;
 		}
 		/* a redirector that leads to the brand counts as the brand's */
 		if ((target = phish_unwrap(pr->redirectors, u->url)) != NULL) {
-			struct url_parts up;
+			struct url_parts tp;
+			int own = phish_url_parts(target, &tp) == 0 && brand_owns(claimed, tp.host);
 
-			if (phish_url_parts(target, &up) == 0 && brand_owns(claimed, up.host))
-				nbrand++;
 			free(target);
-			if (nbrand > 0)
-				break;
+			if (own) {
+				nbrand++;
+				continue;
+			}
 		}
+		if (bad == NULL && path_names(u->url, claimed))
+			bad = u->url;
 	}
-	if (nweb > 0 && nbrand == 0)
+	if (bad != NULL)
+		result_add(r, "PHISH_BRAND_OFFSITE", "%s speaks for %s and links to %.80s", how,
+		    claimed->name, bad);
+	else if (nweb > 0 && nbrand == 0)
 		result_add(r, "PHISH_BRAND_OFFSITE", "%s speaks for %s but none of its %zu links"
 		    " goes there", how, claimed->name, nweb);
 }

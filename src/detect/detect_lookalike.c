@@ -433,6 +433,7 @@ brandset_free(struct brandset *bs)
 		free(bs->b[i].name);
 		strv_free(bs->b[i].domains);
 		strv_free(bs->b[i].words);
+		strv_free(bs->b[i].wskel);
 		strv_free(bs->b[i].names);
 	}
 	for (size_t i = 0; i < bs->np; i++) {
@@ -527,6 +528,7 @@ brand_push(struct brandset *bs, const char *name, int own)
 	b->own = own;
 	b->domains = xcalloc(1, sizeof(char *));
 	b->words = xcalloc(1, sizeof(char *));
+	b->wskel = xcalloc(1, sizeof(char *));
 	b->names = xcalloc(1, sizeof(char *));
 	return bs->nb++;
 }
@@ -581,6 +583,10 @@ brandset_load(struct brandset *bs, const char *path, char *err, size_t errlen)
 		strv_free(bs->b[bi].words);
 		bs->b[bi].words = words;
 		bs->b[bi].nwords = nw;
+		strv_free(bs->b[bi].wskel);
+		bs->b[bi].wskel = xcalloc(nw + 1, sizeof(char *));
+		for (size_t i = 0; i < nw; i++)
+			bs->b[bi].wskel[i] = phish_skeleton(words[i]);
 		bs->b[bi].domains = xrealloc(bs->b[bi].domains, (nd + 1) * sizeof(char *));
 		for (size_t i = 0; i < nd; i++) {
 			int compare = doms[i][0] != '~';
@@ -764,6 +770,18 @@ has_added_words(const char *label, const char *name)
 		if (nl >= 4 && off == 0 && only_lure(label + nl, ll - nl))
 			return 1;
 		if (nl >= 4 && off + nl == ll && only_lure(label, off))
+			return 1;
+	}
+	/* the name inside a longer token next to a lure word: confirm-ebaymain */
+	if (nl >= 4 && strstr(label, name) != NULL && strchr(label, '-') != NULL) {
+		char *copy = xstrdup(label), *tok, *save = NULL;
+		int lure = 0;
+
+		for (tok = strtok_r(copy, "-", &save); tok != NULL && !lure;
+		    tok = strtok_r(NULL, "-", &save))
+			lure = strstr(tok, name) == NULL && only_lure(tok, strlen(tok));
+		free(copy);
+		if (lure)
 			return 1;
 	}
 	return 0;
@@ -1066,6 +1084,26 @@ brandset_named(const struct brandset *bs, const char *folded, const char **word)
 			}
 	free(squashed);
 	return NULL;
+}
+
+const struct brand *
+brandset_named_lookalike(const struct brandset *bs, const char *text, const char **word)
+{
+	char *sk;
+	const struct brand *found = NULL;
+
+	if (text == NULL || *text == '\0')
+		return NULL;
+	sk = phish_skeleton(text);
+	for (size_t i = 0; i < bs->nb && found == NULL; i++)
+		for (size_t j = 0; j < bs->b[i].nwords && found == NULL; j++)
+			if (strlen(bs->b[i].wskel[j]) >= 4 && word_in(sk, bs->b[i].wskel[j])) {
+				found = &bs->b[i];
+				if (word != NULL)
+					*word = bs->b[i].words[j];
+			}
+	free(sk);
+	return found;
 }
 
 int

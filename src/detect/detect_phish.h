@@ -69,6 +69,7 @@ struct brand {
 	size_t ndomains;
 	char **words;		/* folded words that name it, NULL-terminated */
 	size_t nwords;
+	char **wskel;		/* skeletons of the words, for look-alike spellings */
 	char **names;		/* registrable names (amazon, paypal) whose country
 				 * domains are taken as the brand's (amazon.fr) */
 	size_t nnames;
@@ -127,6 +128,11 @@ const struct brand *brandset_owner(const struct brandset *bs, const char *domain
  * word that matched.  NULL when none.
  */
 const struct brand *brandset_named(const struct brandset *bs, const char *folded,
+    const char **word);
+/* The same over the confusable skeleton of the text as written, so that
+ * "PayPaI" (capital i), "Banco do BrasiI" and "Аpple" (Cyrillic) name their
+ * brands.  text: UTF-8, not folded. */
+const struct brand *brandset_named_lookalike(const struct brandset *bs, const char *text,
     const char **word);
 
 /* Is domain one of the brand's, or a subdomain of one, or the brand's name

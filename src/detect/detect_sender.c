@@ -155,14 +155,15 @@ display_checks(const struct phish_rules *pr, const struct scan_ctx *ctx, struct 
 		}
 		free(reg);
 	}
-	/* a brand's own free-mail service is anyone's (outlook.com, gmail.com) */
+	/* a brand's own free-mail service is anyone's (user@outlook.com,
+	 * user@gmail.com); its own systems (reply.yahoo.com) are the brand's */
 	if ((shown = domain_in_name(folded)) != NULL) {
 		char *reg = message_registrable_domain(shown);
 		struct look_match lm;
 		enum look_kind k = brandset_lookalike(pr->brands, shown, NULL, &lm);
 
 		if (k != LOOK_NONE && ((!brand_owns(lm.brand, fdom) &&
-		    !brand_owns(lm.brand, from->domain)) || domset_has(pr->freemail, fdom))) {
+		    !brand_owns(lm.brand, from->domain)) || domset_has(pr->freemail, from->domain))) {
 			result_add(r, "PHISH_FROM_NAME_BRAND", "the name shows %s (%s), the mail is"
 			    " from %s", shown, lm.brand->name, from->domain);
 			sf->display_spoof = 1;
@@ -172,9 +173,10 @@ display_checks(const struct phish_rules *pr, const struct scan_ctx *ctx, struct 
 			    shown, from->domain);
 		free(reg);
 	}
-	if (shown == NULL && (b = brandset_named(pr->brands, folded, &word)) != NULL &&
+	if (shown == NULL && ((b = brandset_named(pr->brands, folded, &word)) != NULL ||
+	    (b = brandset_named_lookalike(pr->brands, from->display, &word)) != NULL) &&
 	    ((!brand_owns(b, fdom) && !brand_owns(b, from->domain)) ||
-	    domset_has(pr->freemail, fdom))) {
+	    domset_has(pr->freemail, from->domain))) {
 		result_add(r, "PHISH_FROM_NAME_BRAND", "the name says \"%s\" (%s), the mail is"
 		    " from %s", word, b->name, from->domain);
 		sf->display_spoof = 1;
@@ -290,7 +292,7 @@ phish_check_sender(const struct phish_rules *pr, const struct scan_ctx *ctx,
 		const struct brand *owner = brandset_owner(pr->brands, fdom);
 
 		if (strcmp(rdom, fdom) != 0 && !(owner != NULL && brand_owns(owner, rdom))) {
-			if (domset_has(pr->freemail, rdom) && !domset_has(pr->freemail, fdom))
+			if (domset_has(pr->freemail, rdom) && !domset_has(pr->freemail, from->domain))
 				result_add(r, "PHISH_REPLYTO_FREEMAIL", "replies go to free mail (%s),"
 				    " not to %s", m->reply_to[0].addr, from->domain);
 			else

@@ -393,7 +393,7 @@ ip_is_public(const char *ip)
 	v = ntohl(a.s_addr);
 	return !((v >> 24) == 10 || (v >> 24) == 127 || (v >> 24) == 0 ||
 	    (v >> 20) == (172u << 4 | 1) || (v >> 16) == (192u << 8 | 168) ||
-	    (v >> 16) == (169u << 8 | 254));
+	    (v >> 16) == (169u << 8 | 254) || (v >> 28) >= 14);
 }
 
 static int
@@ -425,10 +425,12 @@ check_host(const struct phish_rules *pr, struct scan_result *r, const char *url,
 	enum look_kind k;
 
 	if (phish_url_parts(url, &up) == 0) {
+		/* private and loopback addresses reach nothing from outside:
+		 * they are device set-up notes, not phishing */
 		if (up.is_ip && up.numeric)
 			result_add(r, "PHISH_URL_NUMERIC_IP", "link to %s (an IP address in disguise)",
 			    up.host);
-		else if (up.is_ip && (clickable || ip_is_public(up.host)))
+		else if (up.is_ip && ip_is_public(up.host))
 			result_add(r, "PHISH_URL_IP", "link to the IP address %s", up.host);
 		if (up.userinfo_host && clickable)
 			result_add(r, "PHISH_URL_USERINFO", "link shows %s but goes to %s",
@@ -608,6 +610,11 @@ phish_check_urls(const struct phish_rules *pr, const struct scan_ctx *ctx, struc
 		const struct msg_url *u = &m->urls[i];
 		int clickable = u->source == URL_FROM_HREF || u->source == URL_FROM_FORM;
 		int link = clickable || u->source == URL_FROM_TEXT;
+
+		/* "UHD 3.14.0.0" in text is a version, not a link: IP hosts
+		 * written without a scheme are left alone */
+		if (u->source == URL_FROM_TEXT && u->schemeless && u->host_is_ip)
+			continue;
 
 		if (u->scheme != NULL && strcmp(u->scheme, "data") == 0 && clickable) {
 			if (util_strncasecmp(u->url, "data:image/", 11) != 0)
