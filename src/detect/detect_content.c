@@ -74,26 +74,31 @@ static const char *const lure_phrases[] = {
 
 /* Does the path of url (on a host that is not the brand's) carry the
  * brand's name as a segment ("/.eBay/", "/paypal/") or one of its domains
- * ("/www.firstbank.example/Login.aspx")? */
+ * as a segment ("/www.firstbank.example/Login.aspx")? */
 static int
 path_names(const char *url, const struct brand *b)
 {
 	const char *p = strstr(url, "://");
-	char *path;
+	char *path, *seg, *save = NULL;
 	int hit = 0;
 
 	if (p == NULL || (p = strchr(p + 3, '/')) == NULL)
 		return 0;
 	path = phish_fold(p);
 	path[strcspn(path, "?#")] = '\0';
-	for (size_t i = 0; i < b->ndomains && !hit; i++)
-		hit = strstr(path, b->domains[i]) != NULL;
-	for (size_t i = 0; i < b->nnames && !hit; i++) {
-		char *seg = xasprintf("/%s/", b->names[i]), *dseg = xasprintf("/.%s/", b->names[i]);
+	for (seg = strtok_r(path, "/", &save); seg != NULL && !hit;
+	    seg = strtok_r(NULL, "/", &save)) {
+		const char *name = seg[0] == '.' ? seg + 1 : seg;
+		size_t sl = strlen(seg);
 
-		hit = strstr(path, seg) != NULL || strstr(path, dseg) != NULL;
-		free(seg);
-		free(dseg);
+		for (size_t i = 0; i < b->ndomains && !hit; i++) {
+			size_t dl = strlen(b->domains[i]);
+
+			hit = strcmp(seg, b->domains[i]) == 0 || (sl > dl && seg[sl - dl - 1] == '.' &&
+			    strcmp(seg + sl - dl, b->domains[i]) == 0);
+		}
+		for (size_t i = 0; i < b->nnames && !hit; i++)
+			hit = strcmp(name, b->names[i]) == 0;
 	}
 	free(path);
 	return hit;
@@ -106,13 +111,15 @@ phish_check_content(const struct phish_rules *pr, const struct scan_ctx *ctx,
 	const struct message *m = ctx->msg;
 	const struct brand *claimed = NULL;
 	const char *how = NULL, *bad = NULL;
+	char *list_dom = NULL;
+	int by_name, lure = 0;
 	size_t nweb = 0, nbrand = 0;
 
 	(void)pr;
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(lure_phrases); i++)
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(lure_phrases) && !lure; i++)
 		if (strstr(folded, lure_phrases[i]) != NULL) {
 			result_add(r, "PHISH_LURE", "lure words: \"%s\"", lure_phrases[i]);
-			break;
+			lure = 1;
 		}
 
 	/* whom it speaks for: a brand's own From domain (not free mail), or a
@@ -130,7 +137,9 @@ phish_check_content(const struct phish_rules *pr, const struct scan_ctx *ctx,
 			if (claimed == NULL && a->display != NULL) {
 				char *f = phish_fold(a->display);
 
-				if ((claimed = brandset_named(pr->brands, f, NULL)) != NULL)
+				if ((claimed = brandset_named(pr->brands, f, NULL)) != NULL ||
+				    (claimed = brandset_named_lookalike(pr->brands, a->display,
+				    NULL)) != NULL)
 					how = "the display name";
 				free(f);
 			}
@@ -138,14 +147,27 @@ phish_check_content(const struct phish_rules *pr, const struct scan_ctx *ctx,
 	}
 	if (claimed == NULL)
 		return;
+	by_name = strcmp(how, "From") != 0 || lure;
+	if (message_header(m, "List-Id") != NULL || message_header(m, "List-Post") != NULL)
+		for (size_t i = 0; i < m->nfrom && list_dom == NULL; i++)
+			if (m->from[i].domain != NULL)
+				list_dom = message_registrable_domain(m->from[i].domain);
 	for (size_t i = 0; i < m->nurls; i++) {
 		const struct msg_url *u = &m->urls[i];
 		struct url_parts up;
 		char *target;
 
-		if (u->source != URL_FROM_HREF || u->host == NULL || u->scheme == NULL ||
+		/* links written in the text count when the display name makes the
+		 * claim, or lure words do; a brand's employees write links in their
+		 * own mail */
+		if ((u->source != URL_FROM_HREF && (u->source != URL_FROM_TEXT || u->schemeless ||
+		    !by_name)) ||
+		    u->host == NULL || u->scheme == NULL ||
 		    (strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "https") != 0) ||
 		    phish_url_parts(u->url, &up) < 0)
+			continue;
+		/* a mailing list's own links (its footer) say nothing of the author */
+		if (list_dom != NULL && u->domain != NULL && strcmp(u->domain, list_dom) == 0)
 			continue;
 		nweb++;
 		if (up.is_ip) {
@@ -171,6 +193,7 @@ phish_check_content(const struct phish_rules *pr, const struct scan_ctx *ctx,
 		if (bad == NULL && path_names(u->url, claimed))
 			bad = u->url;
 	}
+	free(list_dom);
 	if (bad != NULL)
 		result_add(r, "PHISH_BRAND_OFFSITE", "%s speaks for %s and links to %.80s", how,
 		    claimed->name, bad);

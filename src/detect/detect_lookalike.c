@@ -716,7 +716,7 @@ static const char *const lure_words[] = {
 	"com", "confirm", "corp", "customer", "delivery", "help", "helpdesk", "id", "info",
 	"japan", "jp", "line", "log", "login", "logon", "mail", "member", "members", "my",
 	"net", "notice", "notify", "official", "online", "pay", "payment", "portal", "prime",
-	"recovery", "safe", "secure", "security", "service", "services", "shop", "sign",
+	"recovery", "safe", "safety", "secure", "security", "service", "services", "shop", "sign",
 	"signin", "store", "support", "team", "tracking", "update", "user", "verify",
 	"verification", "wallet", "web", "www",
 };
@@ -959,7 +959,7 @@ brandset_lookalike(const struct brandset *bs, const char *host, const char *host
 		}
 		/* the name as a label of the subdomain: amazon.rrxrx.example,
 		 * www-aeon-co-jp.evil.example, etc1-melsai.evil.example */
-		if (k == LOOK_NONE && reg_u8 != NULL && strlen(p->label) >= 4 &&
+		if (k == LOOK_NONE && reg_u8 != NULL && strlen(p->label) >= 3 &&
 		    strlen(h) > strlen(reg_u8)) {
 			char *sub = xstrndup(h, strlen(h) - strlen(reg_u8) - 1), *save = NULL;
 
