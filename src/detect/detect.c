@@ -152,6 +152,15 @@ detect_scores(const struct detect_engine *de)
 }
 
 void
+detect_verdict(struct detect_engine *de, const struct scan_ctx *ctx,
+    const struct scan_result *r, int action)
+{
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(registry); i++)
+		if (registry[i]->verdict != NULL && de->state[i] != NULL)
+			registry[i]->verdict(de->state[i], ctx, r, action);
+}
+
+void
 detect_run(struct detect_engine *de, const struct scan_ctx *ctx, struct scan_result *r)
 {
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(registry); i++) {

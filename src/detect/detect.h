@@ -86,6 +86,12 @@ struct detector {
 	int (*init)(const struct config *cfg, void **state, char *err, size_t errlen);
 	void (*scan)(void *state, const struct scan_ctx *ctx, struct scan_result *r);
 	void (*free)(void *state);
+	/* Told the action (enum action of policy/pipeline.h) once policy has
+	 * decided, for checks that learn from the mail let through (the
+	 * phishing detector notes whom an organisation corresponds with).
+	 * Runs on the scan's thread; must not fail the message.  May be NULL. */
+	void (*verdict)(void *state, const struct scan_ctx *ctx,
+	    const struct scan_result *r, int action);
 };
 
 struct detect_engine;
@@ -96,6 +102,9 @@ void detect_free(struct detect_engine *de);
 /* Run every detector on the message; r must be initialised with
  * detect_scores(de). */
 void detect_run(struct detect_engine *de, const struct scan_ctx *ctx, struct scan_result *r);
+/* Tell every detector the verdict (pipeline.c, after policy_decide). */
+void detect_verdict(struct detect_engine *de, const struct scan_ctx *ctx,
+    const struct scan_result *r, int action);
 const struct scores *detect_scores(const struct detect_engine *de);
 
 /* Every detector in registry order (for docs and tests). */

@@ -18,11 +18,15 @@
  *   executive_names                   names whose use in a display name by an
  *                                     outside sender is a spoof
  *   threat_feeds, threat_feeds_reload_interval
+ *   first_contact, first_contact_warmup   the correspondents history
+ *                                     (detect_history.c, in the store)
  *   rules_dir                         brands.txt, shorteners.txt,
  *                                     redirectors.txt, freemail.txt, hosting.txt
  *
  * State: the rules are read at init and only read afterwards, except the
- * feeds, which reload themselves under their own lock.  A missing rules
+ * feeds, which reload themselves under their own lock, and the
+ * correspondents history, which the verdict callback writes (the sender's
+ * domain of inbound mail let through, the recipients' of outbound mail).  A missing rules
  * file or an unreadable feed is a start-up error.
  */
 #include "detect/detect_phish.h"
@@ -65,6 +69,10 @@ static const struct symbol_def phish_symbols[] = {
 	{ "PHISH_FROM_LOOKALIKE", 6.0, "the sender's domain imitates our own, a protected or a brand domain" },
 	{ "PHISH_FROM_OWN_DOMAIN", 1.0, "our own domain in From on mail from outside, without authentication" },
 	{ "PHISH_BRAND_AUTH_FAIL", 4.0, "mail in the name of a protected or brand domain failed DMARC" },
+	{ "PHISH_FROM_LOOKALIKE_CONTACT", 6.0,
+	  "the sender's domain imitates a domain the organization corresponds with" },
+	{ "PHISH_FIRST_CONTACT", 1.0,
+	  "the first mail from this domain to the organization (after first_contact_warmup)" },
 	{ "PHISH_REPLYTO_MISMATCH", 1.0, "Reply-To goes to another domain than From" },
 	{ "PHISH_REPLYTO_FREEMAIL", 4.0, "Reply-To goes to a free-mail address; From is not free mail" },
 	{ "PHISH_RETURNPATH_MISMATCH", 0.5, "the envelope sender's domain is not the From domain" },
@@ -161,6 +169,7 @@ phish_init(const struct config *cfg, void **state, char *err, size_t errlen)
 		if (pr->feeds == NULL)
 			goto fail;
 	}
+	pr->history = history_new(cfg);
 	*state = pr;
 	return 0;
 fail:
@@ -190,6 +199,7 @@ phish_free(void *state)
 		free(pr->executives[i]);
 	free(pr->executives);
 	feeds_free(pr->feeds);
+	history_free(pr->history);
 	free(pr);
 }
 
@@ -214,4 +224,5 @@ const struct detector detect_phish = {
 	.init = phish_init,
 	.scan = phish_scan,
 	.free = phish_free,
+	.verdict = phish_verdict,
 };

@@ -220,6 +220,26 @@ size_t feeds_size(struct feeds *f);
  * no fragment, no trailing '/'.  malloc'ed, NULL when it has no host. */
 char *feeds_normalize(const char *url);
 
+/* ---- correspondents history (detect_history.c) ---- */
+
+struct history;
+
+/* Reads and writes state_dir/sekisho.db (created by the first note). */
+struct history *history_new(const struct config *cfg);
+/* Writes what is kept in memory, closes. */
+void history_free(struct history *h);
+void history_flush(struct history *h);
+/* org (one of local_domains) exchanged mail with domain (registrable):
+ * outbound, to it; else from it.  Kept in memory, written in batches. */
+void history_note(struct history *h, const char *org, const char *domain, int outbound);
+/* 1 known; 0 never seen and the org's history is older than the warm-up;
+ * -1 cannot tell (no history yet, store unavailable). */
+int history_known(struct history *h, const char *org, const char *domain);
+/* Does domain imitate one of the org's correspondents?  Their domain is
+ * copied into imitated. */
+enum look_kind history_lookalike(struct history *h, const char *org, const char *domain,
+    const char *domain_utf8, char *imitated, size_t len);
+
 /* ---- the checks, over the rules loaded at init (detect_phish.c) ---- */
 
 struct phish_rules {
@@ -232,6 +252,7 @@ struct phish_rules {
 	char **executives;		/* executive_names, folded, without spaces */
 	size_t nexecutives;
 	struct feeds *feeds;		/* NULL when threat_feeds is empty */
+	struct history *history;	/* correspondents, for first contact */
 };
 
 /* What the sender checks learnt, for the BEC check that follows them. */
@@ -248,6 +269,13 @@ void phish_check_urls(const struct phish_rules *pr, const struct scan_ctx *ctx,
     struct scan_result *r);
 void phish_check_sender(const struct phish_rules *pr, const struct scan_ctx *ctx,
     struct scan_result *r, struct sender_facts *sf);
+/* The organisation (one of local_domains) a message belongs to: a local
+ * recipient's domain for inbound mail, the sender's for outbound.  NULL
+ * when there is none.  Points into the config. */
+const char *phish_org(const struct config *cfg, const struct scan_ctx *ctx);
+/* The detector's verdict callback: notes correspondents. */
+void phish_verdict(void *state, const struct scan_ctx *ctx, const struct scan_result *r,
+    int action);
 /* folded: the subject and body text, phish_fold()ed (phish_scan_text()). */
 void phish_check_content(const struct phish_rules *pr, const struct scan_ctx *ctx,
     struct scan_result *r, const char *folded);

@@ -44,20 +44,23 @@ is_list_mail(const struct message *m)
 	    message_header(m, "Mailing-List") != NULL;
 }
 
-/* One of local_domains, or a subdomain of one. */
-static int
-is_own(const struct config *cfg, const char *domain)
+/* The local_domains entry domain is, or is a subdomain of; NULL if none. */
+static const char *
+own_entry(const struct config *cfg, const char *domain)
 {
-	size_t dl = strlen(domain);
+	size_t dl;
 
+	if (domain == NULL)
+		return NULL;
+	dl = strlen(domain);
 	for (char **p = cfg->local_domains; p != NULL && *p != NULL; p++) {
 		size_t l = strlen(*p);
 
 		if (util_strcasecmp(*p, domain) == 0 ||
 		    (dl > l && domain[dl - l - 1] == '.' && util_strcasecmp(*p, domain + dl - l) == 0))
-			return 1;
+			return *p;
 	}
-	return 0;
+	return NULL;
 }
 
 /* Remove spaces and the punctuation names are written with. */
@@ -253,6 +256,7 @@ phish_check_sender(const struct phish_rules *pr, const struct scan_ctx *ctx,
 	char *fdom, *u8 = NULL, *display = NULL;
 	struct look_match lm;
 	enum look_kind k;
+	const char *org;
 	int list, rewritten;
 
 	list = is_list_mail(m);
@@ -260,7 +264,7 @@ phish_check_sender(const struct phish_rules *pr, const struct scan_ctx *ctx,
 		return;
 	fdom = message_registrable_domain(from->domain);
 	util_strlcpy(sf->from_domain, fdom, sizeof(sf->from_domain));
-	sf->external = !is_own(ctx->cfg, from->domain);
+	sf->external = own_entry(ctx->cfg, from->domain) == NULL;
 
 	display_checks(pr, ctx, r, from, fdom, list && !rewritten, sf);
 
@@ -280,6 +284,22 @@ phish_check_sender(const struct phish_rules *pr, const struct scan_ctx *ctx,
 	    result_has(r, "DMARC_FAIL_QUARANTINE") || result_has(r, "DMARC_FAIL_NONE")))
 		result_add(r, "PHISH_BRAND_AUTH_FAIL", "mail in the name of %s (%s) failed DMARC",
 		    from->domain, lm.brand->name);
+	/* whom the organisation corresponds with */
+	if (sf->external && (org = phish_org(ctx->cfg, ctx)) != NULL) {
+		int known = history_known(pr->history, org, fdom);
+		char imitated[256];
+
+		if (known == 0 && ctx->cfg->first_contact) {
+			result_add(r, "PHISH_FIRST_CONTACT", "first mail from %s to %s", fdom, org);
+			sf->first_contact = 1;
+		}
+		if (known != 1 && k != LOOK_SAME && history_lookalike(pr->history, org,
+		    from->domain, u8, imitated, sizeof(imitated)) != LOOK_NONE) {
+			result_add(r, "PHISH_FROM_LOOKALIKE_CONTACT", "the sender's domain %s imitates"
+			    " %s, a correspondent of %s", u8 != NULL ? u8 : from->domain, imitated, org);
+			sf->lookalike = 1;
+		}
+	}
 	idn2_free(u8);
 	if (!sf->external && ctx->env->auth_user == NULL)
 		result_add(r, "PHISH_FROM_OWN_DOMAIN", "From is our own domain %s, but the mail"
@@ -313,4 +333,71 @@ phish_check_sender(const struct phish_rules *pr, const struct scan_ctx *ctx,
 	}
 	free(fdom);
 	g_free(display);
+}
+
+const char *
+phish_org(const struct config *cfg, const struct scan_ctx *ctx)
+{
+	const struct message *m = ctx->msg;
+
+	if (ctx->outbound) {
+		for (size_t i = 0; i < m->nfrom; i++)
+			if (own_entry(cfg, m->from[i].domain) != NULL)
+				return own_entry(cfg, m->from[i].domain);
+		return ctx->env->mail_from != NULL ?
+		    own_entry(cfg, envelope_domain(ctx->env->mail_from)) : NULL;
+	}
+	for (size_t i = 0; i < ctx->env->nrcpt; i++) {
+		const char *org = own_entry(cfg, envelope_domain(ctx->env->rcpt[i].addr));
+
+		if (org != NULL)
+			return org;
+	}
+	return NULL;
+}
+
+/*
+ * Mail let through (deliver or tag) makes its correspondents known: the
+ * author's domain of inbound mail, the recipients' domains of outbound
+ * mail.  Quarantined, rejected and held mail teaches nothing; neither does
+ * a scan that ran out of time.
+ */
+void
+phish_verdict(void *state, const struct scan_ctx *ctx, const struct scan_result *r,
+    int action)
+{
+	const struct phish_rules *pr = state;
+	const struct message *m = ctx->msg;
+	const char *org;
+
+	if (action > 1 || pr->history == NULL || result_has(r, "SCAN_TIMEOUT") ||
+	    (org = phish_org(pr->cfg, ctx)) == NULL)
+		return;
+	if (ctx->outbound) {
+		for (size_t i = 0; i < ctx->env->nrcpt; i++) {
+			const char *d = envelope_domain(ctx->env->rcpt[i].addr);
+			char *reg;
+
+			if (*d == '\0' || own_entry(pr->cfg, d) != NULL)
+				continue;
+			reg = message_registrable_domain(d);
+			history_note(pr->history, org, reg, 1);
+			free(reg);
+		}
+		return;
+	}
+	{
+		struct msg_addr author;
+		char *display = NULL, *reg;
+		int rewritten;
+
+		if (author_of(m, is_list_mail(m), &author, &display, &rewritten) < 0)
+			return;
+		if (own_entry(pr->cfg, author.domain) == NULL) {
+			reg = message_registrable_domain(author.domain);
+			history_note(pr->history, org, reg, 0);
+			free(reg);
+		}
+		g_free(display);
+	}
 }

@@ -132,6 +132,7 @@ pipeline_run_mem(struct pipeline *pl, const struct envelope *env, const char *bu
 	scan_result_init(&r, detect_scores(pl->de));
 	detect_run(pl->de, &ctx, &r);
 	policy_decide(pl->policy, &ctx, &r, v, &ch);
+	detect_verdict(pl->de, &ctx, &r, (int)v->action);
 	v->subject = msg->subject ? xstrdup(msg->subject) : NULL;
 	if (v->action != ACTION_REJECT) {
 		struct message_strip st = {

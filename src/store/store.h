@@ -127,6 +127,32 @@ int store_learned_put(struct store *st, const char *model, const char *digest,
 int store_learned_delete(struct store *st, const char *model, const char *digest);
 /* Messages learned with a label (spam 1, ham 0, any -1), or -1 on error. */
 int64_t store_learned_count(struct store *st, const char *model, int spam);
+/*
+ * Correspondents: the outside domains each of our organisations has
+ * exchanged mail with, for the phishing detector's first-contact and
+ * known-correspondent lookalike checks.  org is one of local_domains;
+ * domain a registrable domain.  Noted when inbound mail from the domain is
+ * let through, or outbound mail to it is sent.
+ */
+struct store_correspondent {
+	int64_t first_ms, last_ms;
+	int64_t inbound, outbound;	/* messages from them, messages to them */
+};
+
+/* 0 found, 1 not found, -1 error. */
+int store_correspondent_get(struct store *st, const char *org, const char *domain,
+    struct store_correspondent *c);
+/* Add one message (outbound: to them; else from them) at now_ms. */
+int store_correspondent_note(struct store *st, const char *org, const char *domain,
+    int outbound, int64_t now_ms);
+/* When the org's history began: 0 (with *first_ms), 1 no history, -1 error. */
+int store_correspondent_since(struct store *st, const char *org, int64_t *first_ms);
+/* Visit the org's correspondents; a callback returning non-zero stops. */
+typedef int (*store_correspondent_cb)(const char *domain,
+    const struct store_correspondent *c, void *arg);
+int store_correspondent_foreach(struct store *st, const char *org,
+    store_correspondent_cb cb, void *arg);
+
 /* "received", "queued", "quarantined", "held", "done"; "unknown" otherwise. */
 const char *store_state_name(enum msg_state state);
 /* The reverse (ASCII case-insensitive): 0, or -1 for an unknown name. */

@@ -99,6 +99,15 @@ static const char *const migrations[] = {
 	"  source TEXT NOT NULL,"
 	"  learned_ms INTEGER NOT NULL,"
 	"  PRIMARY KEY (model, digest)) WITHOUT ROWID;",
+	/* 4: correspondents of each organisation (detect_phish first contact). */
+	"CREATE TABLE correspondents ("
+	"  org TEXT NOT NULL,"
+	"  domain TEXT NOT NULL,"
+	"  first_ms INTEGER NOT NULL,"
+	"  last_ms INTEGER NOT NULL,"
+	"  inbound INTEGER NOT NULL DEFAULT 0,"
+	"  outbound INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (org, domain)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 
@@ -137,6 +146,10 @@ enum stmt_id {
 	S_LEARNED_DELETE,
 	S_LEARNED_COUNT,
 	S_LEARNED_COUNT_LABEL,
+	S_CORR_GET,
+	S_CORR_NOTE,
+	S_CORR_SINCE,
+	S_CORR_LIST,
 	S_COUNT_
 };
 
@@ -189,6 +202,14 @@ static const char *const stmt_sql[S_COUNT_] = {
 	[S_LEARNED_DELETE] = "DELETE FROM learned WHERE model = ?1 AND digest = ?2",
 	[S_LEARNED_COUNT] = "SELECT count(*) FROM learned WHERE model = ?1",
 	[S_LEARNED_COUNT_LABEL] = "SELECT count(*) FROM learned WHERE model = ?1 AND spam = ?2",
+	[S_CORR_GET] = "SELECT first_ms, last_ms, inbound, outbound FROM correspondents"
+	    " WHERE org = ?1 AND domain = ?2",
+	[S_CORR_NOTE] = "INSERT INTO correspondents (org, domain, first_ms, last_ms, inbound,"
+	    " outbound) VALUES (?1, ?2, ?3, ?3, ?4, ?5) ON CONFLICT (org, domain) DO UPDATE"
+	    " SET last_ms = max(last_ms, ?3), inbound = inbound + ?4, outbound = outbound + ?5",
+	[S_CORR_SINCE] = "SELECT min(first_ms) FROM correspondents WHERE org = ?1",
+	[S_CORR_LIST] = "SELECT domain, first_ms, last_ms, inbound, outbound FROM correspondents"
+	    " WHERE org = ?1 ORDER BY domain",
 };
 
 struct store {
@@ -1133,4 +1154,109 @@ store_learned_count(struct store *st, const char *model, int spam)
 		db_fail(st, "count learned");
 	stmt_done(s);
 	return n;
+}
+
+/* ---- correspondents ---- */
+
+int
+store_correspondent_get(struct store *st, const char *org, const char *domain,
+    struct store_correspondent *c)
+{
+	sqlite3_stmt *s;
+	int rc, ret = -1;
+
+	memset(c, 0, sizeof(*c));
+	if ((s = stmt_get(st, S_CORR_GET)) == NULL)
+		return -1;
+	bind_text(s, 1, org);
+	bind_text(s, 2, domain);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		c->first_ms = sqlite3_column_int64(s, 0);
+		c->last_ms = sqlite3_column_int64(s, 1);
+		c->inbound = sqlite3_column_int64(s, 2);
+		c->outbound = sqlite3_column_int64(s, 3);
+		ret = 0;
+	} else if (rc == SQLITE_DONE)
+		ret = 1;
+	else
+		db_fail(st, "get correspondent");
+	stmt_done(s);
+	return ret;
+}
+
+int
+store_correspondent_note(struct store *st, const char *org, const char *domain,
+    int outbound, int64_t now_ms)
+{
+	sqlite3_stmt *s;
+	enum tx_kind own;
+	int rc;
+
+	if (tx_enter(st, 1, &own) < 0)
+		return -1;
+	if ((s = stmt_get(st, S_CORR_NOTE)) == NULL)
+		return tx_leave(st, own, -1);
+	bind_text(s, 1, org);
+	bind_text(s, 2, domain);
+	sqlite3_bind_int64(s, 3, now_ms);
+	sqlite3_bind_int(s, 4, outbound ? 0 : 1);
+	sqlite3_bind_int(s, 5, outbound ? 1 : 0);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		db_fail(st, "note correspondent");
+	stmt_done(s);
+	return tx_leave(st, own, rc == SQLITE_DONE ? 0 : -1);
+}
+
+int
+store_correspondent_since(struct store *st, const char *org, int64_t *first_ms)
+{
+	sqlite3_stmt *s;
+	int ret = -1;
+
+	if ((s = stmt_get(st, S_CORR_SINCE)) == NULL)
+		return -1;
+	bind_text(s, 1, org);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+			ret = 1;
+		else {
+			*first_ms = sqlite3_column_int64(s, 0);
+			ret = 0;
+		}
+	} else
+		db_fail(st, "correspondents since");
+	stmt_done(s);
+	return ret;
+}
+
+int
+store_correspondent_foreach(struct store *st, const char *org, store_correspondent_cb cb,
+    void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	if ((s = stmt_get(st, S_CORR_LIST)) == NULL)
+		return -1;
+	bind_text(s, 1, org);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_correspondent c = {
+			.first_ms = sqlite3_column_int64(s, 1),
+			.last_ms = sqlite3_column_int64(s, 2),
+			.inbound = sqlite3_column_int64(s, 3),
+			.outbound = sqlite3_column_int64(s, 4),
+		};
+		const unsigned char *d = sqlite3_column_text(s, 0);
+
+		if ((ret = cb(d != NULL ? (const char *)d : "", &c, arg)) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_fail(st, "list correspondents");
+		ret = -1;
+	}
+	stmt_done(s);
+	return ret;
 }

@@ -74,6 +74,8 @@ struct config {
 	int64_t threat_feeds_reload_interval;	/* seconds between mtime checks */
 	char **dnsbl_zones;		/* DNS blocklists for the client address */
 	char **uribl_zones;		/* DNS blocklists for link domains */
+	int64_t first_contact;		/* bool: PHISH_FIRST_CONTACT */
+	int64_t first_contact_warmup;	/* seconds of history before it counts */
 
 	/* policy: scores -> actions, per direction (0 = off) */
 	double inbound_tag_score, inbound_quarantine_score, inbound_reject_score;

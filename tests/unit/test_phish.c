@@ -6,8 +6,9 @@
  * kinds, brand words, anchor text, redirector unwrapping, URL authority,
  * BEC phrases and account patterns), then whole messages through the
  * phish detector with per-case settings, then the threat feeds (formats,
- * reload on change, look-ups from several threads during reloads), then
- * DNSBL/URIBL against a real unbound serving test zones (skipped when
+ * reload on change, look-ups from several threads during reloads), the
+ * correspondents history (first contact, lookalikes of correspondents, the
+ * pipeline's verdict writing it to the store), then DNSBL/URIBL against a real unbound serving test zones (skipped when
  * /usr/sbin/unbound is missing) and a server that never answers.
  */
 #include <setjmp.h>
@@ -27,6 +28,8 @@
 #include "detect/detect.h"
 #include "detect/detect_phish.h"
 #include "message/message.h"
+#include "policy/pipeline.h"
+#include "store/store.h"
 #include "store/envelope.h"
 #include "util/base64.h"
 #include "util/config.h"
@@ -1037,6 +1040,182 @@ test_feeds_detector(void **state)
 	free(settings);
 }
 
+
+/* ---- the correspondents history ---- */
+
+/* One message through the detector (scan, then the verdict callback) with
+ * a given state; the result is left in r. */
+static void
+history_msg(void *st, const struct config *cfg, int outbound, const char *from,
+    const char *rcpt, const char *extra, const char *body, int action, struct scan_result *r)
+{
+	struct envelope *env = envelope_new();
+	char *raw = xasprintf("From: %s\r\nTo: %s\r\nSubject: x\r\n%sMIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+	    "%s\r\n", from, rcpt, extra, body);
+	struct message *msg = message_parse(raw, strlen(raw), NULL);
+	struct scan_ctx ctx = { .cfg = cfg, .env = env, .msg = msg, .outbound = outbound };
+
+	env->listener = xstrdup(outbound ? "outbound" : "inbound");
+	env->mail_from = xstrdup(from);
+	envelope_add_rcpt(env, rcpt, NULL, 0);
+	scan_result_init(r, detect_scores(engine));
+	detect_phish.scan(st, &ctx, r);
+	detect_phish.verdict(st, &ctx, r, action);
+	message_free(msg);
+	envelope_free(env);
+	free(raw);
+}
+
+static void
+test_history(void **state)
+{
+	char dir[64], err[256], *settings, *db;
+	struct config *cfg;
+	struct scan_result r;
+	struct store_correspondent c;
+	struct store *store;
+	void *st = NULL;
+	int64_t since;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/sekisho-hist-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	settings = xasprintf("state_dir=%s;local_domains=example.co.jp;first_contact_warmup=0", dir);
+	cfg = make_cfg(settings);
+	assert_int_equal(detect_phish.init(cfg, &st, err, sizeof(err)), 0);
+
+	/* no history at all: nobody is a first contact yet */
+	history_msg(st, cfg, 0, "a@hinagata-shoji.co.jp", "u@example.co.jp", "", "hi", 0, &r);
+	check_symbols("empty history", &r, "", "PHISH_FIRST_CONTACT");
+	scan_result_clear(&r);
+	/* delivered: hinagata-shoji.co.jp is now known */
+	history_msg(st, cfg, 0, "b@mail.hinagata-shoji.co.jp", "u@example.co.jp", "", "hi", 0, &r);
+	check_symbols("known", &r, "", "PHISH_FIRST_CONTACT");
+	scan_result_clear(&r);
+	/* a newcomer */
+	history_msg(st, cfg, 0, "x@newcomer-ltd.com", "u@example.co.jp", "", "hi", 2, &r);
+	check_symbols("newcomer", &r, "PHISH_FIRST_CONTACT", "");
+	scan_result_clear(&r);
+	/* quarantined mail taught nothing: still new */
+	history_msg(st, cfg, 0, "x@newcomer-ltd.com", "u@example.co.jp", "", "hi", 0, &r);
+	check_symbols("quarantined taught nothing", &r, "PHISH_FIRST_CONTACT", "");
+	scan_result_clear(&r);
+	/* our own colleagues are never first contacts */
+	history_msg(st, cfg, 0, "t@example.co.jp", "u@example.co.jp", "", "hi", 0, &r);
+	check_symbols("colleague", &r, "", "PHISH_FIRST_CONTACT");
+	scan_result_clear(&r);
+	/* outbound mail makes its recipients known */
+	history_msg(st, cfg, 1, "u@example.co.jp", "sales@customer-inc.com", "", "hi", 0, &r);
+	scan_result_clear(&r);
+	history_msg(st, cfg, 0, "reply@mail.customer-inc.com", "u@example.co.jp", "", "hi", 0, &r);
+	check_symbols("replied to", &r, "", "PHISH_FIRST_CONTACT");
+	scan_result_clear(&r);
+	/* a lookalike of a correspondent, with a bank change: high risk */
+	history_msg(st, cfg, 0, "keiri@hinagata-shoj1.co.jp", "u@example.co.jp", "",
+	    "弊社の振込先口座を変更いたしました。新しい口座へお振込みください。", 2, &r);
+	check_symbols("lookalike of a correspondent", &r,
+	    "PHISH_FIRST_CONTACT,PHISH_FROM_LOOKALIKE_CONTACT,BEC_BANK_CHANGE,BEC_HIGH_RISK", "");
+	scan_result_clear(&r);
+	/* mail to someone else's organisation has no history here */
+	history_msg(st, cfg, 0, "x@other-ltd.com", "someone@elsewhere.example", "", "hi", 0,
+	    &r);
+	check_symbols("no org", &r, "", "PHISH_FIRST_CONTACT");
+	scan_result_clear(&r);
+	detect_phish.free(st);
+
+	/* written to the store */
+	db = xasprintf("%s/sekisho.db", dir);
+	store = store_open(db, err, sizeof(err));
+	assert_non_null(store);
+	assert_int_equal(store_correspondent_get(store, "example.co.jp", "hinagata-shoji.co.jp", &c),
+	    0);
+	assert_int_equal(c.inbound, 2);	/* a@ and b@mail. */
+	assert_int_equal(c.outbound, 0);
+	assert_int_equal(store_correspondent_get(store, "example.co.jp", "customer-inc.com",
+	    &c), 0);
+	assert_int_equal(c.outbound, 1);
+	assert_int_equal(c.inbound, 1);
+	assert_int_equal(store_correspondent_get(store, "example.co.jp", "hinagata-shoj1.co.jp", &c),
+	    1);
+	assert_int_equal(store_correspondent_get(store, "example.co.jp", "example.co.jp", &c), 1);
+	assert_int_equal(store_correspondent_since(store, "example.co.jp", &since), 0);
+	assert_true(since > 0 && since <= util_now_ms());
+	assert_int_equal(store_correspondent_since(store, "nobody.example", &since), 1);
+	store_close(store);
+
+	/* a new process reads it back; a long warm-up keeps first contact quiet */
+	assert_int_equal(detect_phish.init(cfg, &st, err, sizeof(err)), 0);
+	history_msg(st, cfg, 0, "y@third-ltd.com", "u@example.co.jp", "", "hi", 2, &r);
+	check_symbols("reopened", &r, "PHISH_FIRST_CONTACT", "");
+	scan_result_clear(&r);
+	detect_phish.free(st);
+	config_free(cfg);
+	free(settings);
+	settings = xasprintf("state_dir=%s;local_domains=example.co.jp;first_contact_warmup=30d",
+	    dir);
+	cfg = make_cfg(settings);
+	assert_int_equal(detect_phish.init(cfg, &st, err, sizeof(err)), 0);
+	history_msg(st, cfg, 0, "y@fourth-ltd.com", "u@example.co.jp", "", "hi", 2, &r);
+	check_symbols("warm-up", &r, "", "PHISH_FIRST_CONTACT");
+	scan_result_clear(&r);
+	detect_phish.free(st);
+	config_free(cfg);
+
+	unlink(db);
+	free(db);
+	db = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(db), 0);
+	free(db);
+	free(settings);
+}
+
+/* The pipeline tells the detectors its verdict: a delivered message makes
+ * its sender's domain known in the store. */
+static void
+test_history_pipeline(void **state)
+{
+	char dir[64], err[256], *settings, *db;
+	struct config *cfg;
+	struct pipeline *pl;
+	struct envelope *env = envelope_new();
+	struct verdict v;
+	struct store *store;
+	struct store_correspondent c;
+	const char raw[] = "From: a@hinagata-shoji.co.jp\r\nTo: u@example.co.jp\r\n"
+	    "Subject: hello\r\nDate: Mon, 1 Jan 2024 10:00:00 +0900\r\n"
+	    "Message-ID: <p@hinagata-shoji.co.jp>\r\n\r\nhello\r\n";
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/sekisho-hist-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	settings = xasprintf("state_dir=%s;local_domains=example.co.jp", dir);
+	cfg = make_cfg(settings);
+	pl = pipeline_new(cfg, err, sizeof(err));
+	if (pl == NULL)
+		fail_msg("pipeline_new: %s", err);
+	env->listener = xstrdup("inbound");
+	env->mail_from = xstrdup("a@hinagata-shoji.co.jp");
+	envelope_add_rcpt(env, "u@example.co.jp", NULL, 0);
+	assert_int_equal(pipeline_run_mem(pl, env, raw, sizeof(raw) - 1, &v, NULL), 0);
+	assert_int_equal(v.action, ACTION_DELIVER);
+	verdict_clear(&v);
+	pipeline_free(pl);	/* writes what was kept in memory */
+	db = xasprintf("%s/sekisho.db", dir);
+	store = store_open(db, err, sizeof(err));
+	assert_non_null(store);
+	assert_int_equal(store_correspondent_get(store, "example.co.jp", "hinagata-shoji.co.jp", &c),
+	    0);
+	store_close(store);
+	envelope_free(env);
+	config_free(cfg);
+	free(settings);
+	free(db);
+	db = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(db), 0);
+	free(db);
+}
+
 /* ---- DNS blocklists ---- */
 
 static struct ubt server;
@@ -1246,6 +1425,8 @@ main(void)
 		cmocka_unit_test(test_feeds),
 		cmocka_unit_test(test_feeds_concurrent),
 		cmocka_unit_test(test_feeds_detector),
+		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_history_pipeline),
 	};
 	const struct CMUnitTest dnstests[] = {
 		cmocka_unit_test(test_dnsbl_names),
