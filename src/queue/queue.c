@@ -48,6 +48,7 @@ struct queue_ticket {
 	int rejected;		/* 5xx sent */
 	int failed;		/* could not be made durable */
 	int err;		/* errno of that failure */
+	int64_t staged;		/* size of the rewritten message in tmp/ID.r, or -1 */
 	int64_t start_ms;	/* monotonic, for the decision log */
 	struct verdict verdict;
 };
@@ -144,6 +145,7 @@ struct wop {
 	struct queue_ticket *t;
 	int ok;
 	int err;		/* errno when !ok */
+	int64_t promote;	/* >= 0: rename tmp/ID.r over queue/ID first (new size) */
 };
 
 /* ---- delivery queue: ids waiting for a delivery thread ---- */
@@ -255,6 +257,7 @@ wop_new(enum wop_kind kind, enum wop_then then, struct envelope *env)
 	op->kind = kind;
 	op->then = then;
 	op->env = env;
+	op->promote = -1;
 	return op;
 }
 
@@ -316,6 +319,16 @@ writer_commit(struct queue *q, struct wop *batch)
 			op->sf = NULL;
 		}
 	}
+	for (op = batch; op; op = op->next)
+		if (op->promote >= 0) {
+			if (spool_promote(q->spool, op->env->id) == 0) {
+				op->env->size = op->promote;
+				need_sync = 1;
+			} else {
+				log_err("queue: cannot put the rewritten message in place id=%s: %s; "
+				    "the original is delivered", op->env->id, strerror(errno));
+			}
+		}
 	if (need_sync && spool_sync(q->spool) < 0) {
 		sync_failed = errno;
 		log_err("queue: spool directory fsync failed: %s", strerror(errno));
@@ -590,6 +603,7 @@ ticket_scanned(void *arg)
 		op->qi.action = xstrdup(action_name(t->verdict.action));
 		op->qi.scan = t->verdict.scan_json;
 		op->qi.subject = t->verdict.subject;
+		op->promote = t->staged;
 		t->verdict.scan_json = NULL;
 		t->verdict.subject = NULL;
 	}
@@ -599,9 +613,11 @@ ticket_scanned(void *arg)
 }
 
 /*
- * Scan worker.  A rewritten message (headers, tag, banner) replaces the
- * spool file before the verdict is reported, so what is delivered is what
- * was decided; if the replacement fails the original bytes are delivered.
+ * Scan worker.  A rewritten message (headers, tag, banner) is written and
+ * fsynced beside the queue file here, in parallel on the workers; the writer
+ * renames it into place in the same batch that records the verdict, so the
+ * directory fsync is shared.  If staging fails the original bytes are
+ * delivered.
  */
 static void
 scan_job(void *arg)
@@ -610,6 +626,7 @@ scan_job(void *arg)
 	struct queue *q = t->q;
 	char *path = spool_path(q->spool, t->env->id);
 
+	t->staged = -1;
 	if (pipeline_run(q->pipeline, t->env, path, &t->verdict, NULL) < 0) {
 		/* never pass unscanned: keep it for an admin */
 		log_err("queue: analysis failed id=%s: %s; message quarantined", t->env->id,
@@ -617,9 +634,9 @@ scan_job(void *arg)
 		verdict_clear(&t->verdict);
 		t->verdict.action = ACTION_QUARANTINE;
 	} else if (t->verdict.rewritten != NULL) {
-		if (spool_replace(q->spool, t->env->id, t->verdict.rewritten,
+		if (spool_stage(q->spool, t->env->id, t->verdict.rewritten,
 		    t->verdict.rewritten_len) == 0)
-			t->env->size = (int64_t)t->verdict.rewritten_len;
+			t->staged = (int64_t)t->verdict.rewritten_len;
 		else
 			log_err("queue: cannot store the rewritten message id=%s: %s",
 			    t->env->id, strerror(errno));

@@ -325,7 +325,8 @@ discard(struct spool_file *f)
 	errno = saved;
 }
 
-/* flush, fsync, close, rename tmp/<f->id> to queue/<target>; frees f. */
+/* flush, fsync, close, rename tmp/<f->id> to queue/<target> (target NULL:
+ * leave it in tmp/); frees f.  On failure tmp/<f->id> is removed. */
 static int
 finish_as(struct spool_file *f, const char *target)
 {
@@ -348,8 +349,8 @@ finish_as(struct spool_file *f, const char *target)
 	f->fd = -1;
 	if (rc < 0)
 		goto fail;
-	if (fault(SPOOL_OP_RENAME) < 0 ||
-	    renameat(f->sp->tmp_fd, f->id, f->sp->queue_fd, target) < 0)
+	if (target != NULL && (fault(SPOOL_OP_RENAME) < 0 ||
+	    renameat(f->sp->tmp_fd, f->id, f->sp->queue_fd, target) < 0))
 		goto fail;
 	free(f);
 	return 0;
@@ -367,8 +368,15 @@ spool_finish(struct spool_file *f)
 	return finish_as(f, id);
 }
 
+/* tmp/ID.r: never a valid id, so spool_recover removes a stale one */
+static void
+staged_name(const char *id, char name[QUEUE_ID_SIZE])
+{
+	snprintf(name, QUEUE_ID_SIZE, "%s.r", id);
+}
+
 int
-spool_replace(struct spool *sp, const char *id, const void *buf, size_t len)
+spool_stage(struct spool *sp, const char *id, const void *buf, size_t len)
 {
 	struct spool_file *f;
 	int fd;
@@ -381,8 +389,7 @@ spool_replace(struct spool *sp, const char *id, const void *buf, size_t len)
 		return -1;
 	f = xmalloc(sizeof(*f));
 	f->sp = sp;
-	/* "ID.r" in tmp/: never a valid id, removed by spool_recover */
-	snprintf(f->id, sizeof(f->id), "%s.r", id);
+	staged_name(id, f->id);
 	fd = openat(sp->tmp_fd, f->id, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		free(f);
@@ -396,7 +403,28 @@ spool_replace(struct spool *sp, const char *id, const void *buf, size_t len)
 		discard(f);
 		return -1;
 	}
-	if (finish_as(f, id) < 0)
+	return finish_as(f, NULL);
+}
+
+int
+spool_promote(struct spool *sp, const char *id)
+{
+	char name[QUEUE_ID_SIZE];
+
+	staged_name(id, name);
+	if (fault(SPOOL_OP_RENAME) < 0 || renameat(sp->tmp_fd, name, sp->queue_fd, id) < 0) {
+		int saved = errno;
+		unlinkat(sp->tmp_fd, name, 0);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_replace(struct spool *sp, const char *id, const void *buf, size_t len)
+{
+	if (spool_stage(sp, id, buf, len) < 0 || spool_promote(sp, id) < 0)
 		return -1;
 	return spool_sync(sp);
 }

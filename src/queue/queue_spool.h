@@ -54,6 +54,15 @@ int spool_sync(struct spool *sp);
  * either the old or the new bytes, never a mix.  0, or -1 (old file kept).
  */
 int spool_replace(struct spool *sp, const char *id, const void *buf, size_t len);
+/*
+ * The two halves of spool_replace, so that many replacements can share one
+ * directory fsync: spool_stage() writes and fsyncs the new bytes beside the
+ * queue (tmp/ID.r); spool_promote() renames them over queue/ID (then call
+ * spool_sync before relying on it).  Until promoted, queue/ID is unchanged;
+ * a stale staged file is removed by spool_recover.  0 or -1 (errno).
+ */
+int spool_stage(struct spool *sp, const char *id, const void *buf, size_t len);
+int spool_promote(struct spool *sp, const char *id);
 
 /* Path of queue/ID (caller frees) and opening it read-only (fd or -1). */
 char *spool_path(const struct spool *sp, const char *id);
