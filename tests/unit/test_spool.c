@@ -195,6 +195,79 @@ test_commit_exact_bytes(void **state)
 	assert_int_equal(count_files(fx, "queue"), 0);
 }
 
+
+/* Staging a rewrite leaves queue/ID alone until it is promoted; a staged
+ * file never promoted is removed at recovery; a failed stage leaves nothing. */
+static int
+know_all(const char *id, void *arg)
+{
+	(void)id;
+	(void)arg;
+	return 1;
+}
+
+static int stage_fail_op = -1;
+
+static int
+stage_fault(enum spool_op op)
+{
+	return (int)op == stage_fail_op ? EIO : 0;
+}
+
+static void
+test_stage_promote(void **state)
+{
+	struct fixture *fx = *state;
+	struct spool_file *f;
+	char id[QUEUE_ID_SIZE];
+	unsigned char *got;
+	size_t len = 0;
+
+	spool_new_id(id);
+	f = spool_create(fx->sp, id);
+	assert_non_null(f);
+	assert_int_equal(spool_write(f, "old", 3), 0);
+	assert_int_equal(spool_commit(f), 0);
+
+	assert_int_equal(spool_stage(fx->sp, id, "new bytes", 9), 0);
+	assert_int_equal(count_files(fx, "tmp"), 1);
+	got = read_msg(fx, id, &len);
+	assert_int_equal(len, 3);
+	assert_memory_equal(got, "old", 3);
+	free(got);
+
+	assert_int_equal(spool_promote(fx->sp, id), 0);
+	assert_int_equal(spool_sync(fx->sp), 0);
+	assert_int_equal(count_files(fx, "tmp"), 0);
+	got = read_msg(fx, id, &len);
+	assert_int_equal(len, 9);
+	assert_memory_equal(got, "new bytes", 9);
+	free(got);
+
+	/* staged, never promoted (a crash): recovery drops it, the message stays */
+	assert_int_equal(spool_stage(fx->sp, id, "lost", 4), 0);
+	assert_int_equal(spool_recover(fx->sp, know_all, NULL), 1);
+	assert_int_equal(count_files(fx, "tmp"), 0);
+	got = read_msg(fx, id, &len);
+	assert_int_equal(len, 9);
+	free(got);
+
+	/* a failing fsync or write while staging: -1, nothing left, old bytes kept */
+	for (int op = SPOOL_OP_WRITE; op <= SPOOL_OP_CLOSE; op++) {
+		stage_fail_op = op;
+		spool_set_fault_hook(stage_fault);
+		assert_int_equal(spool_stage(fx->sp, id, "doomed", 6), -1);
+		spool_set_fault_hook(NULL);
+		assert_int_equal(count_files(fx, "tmp"), 0);
+	}
+	got = read_msg(fx, id, &len);
+	assert_int_equal(len, 9);
+	free(got);
+	/* promoting nothing fails and changes nothing */
+	assert_int_equal(spool_promote(fx->sp, id), -1);
+	assert_int_equal(spool_remove(fx->sp, id), 0);
+}
+
 static void
 test_abort_leaves_nothing(void **state)
 {
@@ -606,6 +679,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fault_group_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stage_promote, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
