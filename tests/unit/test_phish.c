@@ -768,6 +768,50 @@ test_split_from(void **state)
 	scan_result_clear(&r);
 }
 
+/* DMARC failed (the auth detector said so before us) for a brand's domain. */
+static void
+test_brand_auth_fail(void **state)
+{
+	static const struct {
+		const char *from, *dmarc;
+		int want;
+	} cases[] = {
+		{ "service@paypal.com", "DMARC_FAIL_REJECT", 1 },
+		{ "info@mail.amazon.co.jp", "DMARC_FAIL_QUARANTINE", 1 },
+		{ "keiri@example.co.jp", "DMARC_FAIL_NONE", 1 },	/* our own domain */
+		{ "service@paypal.com", "DMARC_PASS", 0 },
+		{ "a@unrelated.example.org", "DMARC_FAIL_REJECT", 0 },
+	};
+	struct config *cfg = make_cfg("local_domains=example.co.jp");
+	void *st = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(detect_phish.init(cfg, &st, err, sizeof(err)), 0);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
+		struct envelope *env = envelope_new();
+		char *raw = xasprintf("From: %s\r\nTo: u@example.co.jp\r\nSubject: x\r\n\r\nhi\r\n",
+		    cases[i].from);
+		struct message *msg = message_parse(raw, strlen(raw), NULL);
+		struct scan_ctx ctx = { .cfg = cfg, .env = env, .msg = msg };
+		struct scan_result r;
+
+		env->listener = xstrdup("inbound");
+		scan_result_init(&r, detect_scores(engine));
+		result_add(&r, cases[i].dmarc, "as the auth detector would");
+		detect_phish.scan(st, &ctx, &r);
+		if (result_has(&r, "PHISH_BRAND_AUTH_FAIL") != cases[i].want)
+			fail_msg("%s with %s: PHISH_BRAND_AUTH_FAIL %d", cases[i].from, cases[i].dmarc,
+			    !cases[i].want);
+		scan_result_clear(&r);
+		message_free(msg);
+		envelope_free(env);
+		free(raw);
+	}
+	detect_phish.free(st);
+	config_free(cfg);
+}
+
 /* Outbound mail is not judged on its sender. */
 static void
 test_outbound(void **state)
@@ -1419,6 +1463,7 @@ main(void)
 		cmocka_unit_test(test_bec_phrases),
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_split_from),
+		cmocka_unit_test(test_brand_auth_fail),
 		cmocka_unit_test(test_outbound),
 		cmocka_unit_test(test_registry_order),
 		cmocka_unit_test(test_missing_rules),
