@@ -32,9 +32,11 @@ build-test: deps
 run: build
 	@sh scripts/run-demo.sh $(BUILD)
 
-test: build-test
+# The plain build ($(BUILD)) is there for the valgrind leg of the suite.
+test: build build-test
 	@cd $(TEST_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		SEKISHO_VALGRIND_BUILD=$(abspath $(BUILD)) \
 		ctest --output-on-failure -j $(JOBS)
 
 bench: build
