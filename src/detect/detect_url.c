@@ -44,6 +44,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,12 +418,13 @@ same_owner(const struct phish_rules *pr, const char *a, const char *b)
 
 /* Checks on one host (of a link or of a hop inside one). */
 static void
-check_host(const struct phish_rules *pr, struct scan_result *r, const char *url,
-    const char *host, const char *host_utf8, int clickable)
+check_host(const struct phish_rules *pr, struct scan_result *r, GHashTable *seen,
+    const char *url, const char *host, const char *host_utf8, int clickable)
 {
 	struct url_parts up;
 	struct look_match lm;
 	enum look_kind k;
+	char *key;
 
 	if (phish_url_parts(url, &up) == 0) {
 		/* private and loopback addresses reach nothing from outside:
@@ -440,6 +442,14 @@ check_host(const struct phish_rules *pr, struct scan_result *r, const char *url,
 	}
 	if (host == NULL)
 		return;
+	/* the checks of a name need running once per message, not per link:
+	 * a newsletter has hundreds of links to the same few hosts */
+	key = xasprintf("%d%s", clickable, host);
+	if (g_hash_table_contains(seen, key)) {
+		free(key);
+		return;
+	}
+	g_hash_table_add(seen, key);
 	if (host_utf8 != NULL) {
 		result_add(r, "PHISH_URL_PUNYCODE", "internationalised host %s (%s)", host_utf8, host);
 		if (phish_mixed_script(host_utf8))
@@ -605,6 +615,7 @@ void
 phish_check_urls(const struct phish_rules *pr, const struct scan_ctx *ctx, struct scan_result *r)
 {
 	const struct message *m = ctx->msg;
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
 
 	for (size_t i = 0; i < m->nurls; i++) {
 		const struct msg_url *u = &m->urls[i];
@@ -631,7 +642,7 @@ phish_check_urls(const struct phish_rules *pr, const struct scan_ctx *ctx, struc
 		check_feeds(pr, r, u->url);
 		if (!link)
 			continue;
-		check_host(pr, r, u->url, u->host, u->host_utf8, clickable);
+		check_host(pr, r, seen, u->url, u->host, u->host_utf8, clickable);
 		/* every hop inside the link */
 		{
 			char *cur = xstrdup(u->url);
@@ -644,7 +655,7 @@ phish_check_urls(const struct phish_rules *pr, const struct scan_ctx *ctx, struc
 				cur = next;
 				if (cur == NULL || phish_url_parts(cur, &up) < 0)
 					break;
-				check_host(pr, r, cur, up.host, NULL, clickable);
+				check_host(pr, r, seen, cur, up.host, NULL, clickable);
 				check_feeds(pr, r, cur);
 			}
 			free(cur);
@@ -655,5 +666,6 @@ phish_check_urls(const struct phish_rules *pr, const struct scan_ctx *ctx, struc
 			result_add(r, "PHISH_URL_RECIPIENT", "the link %.80s carries the recipient's"
 			    " address", u->url);
 	}
+	g_hash_table_destroy(seen);
 	check_forms(pr, ctx, r);
 }
