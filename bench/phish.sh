@@ -19,10 +19,17 @@
 # alike, which fresh mail never gets.  The bench sets score.HDR_DATE_OLD=0
 # so that the figures are those of mail as it arrives.
 #
-# The Japanese sets are synthetic organisations: example.co.jp is the
-# company, 山田太郎 its president.  They are scanned twice: with the
-# defaults, and with that organisation's settings (BENCH_ORG_OPTS), which is
-# how an administrator would configure sekisho for it.
+# The Japanese sets are a synthetic organisation: example.co.jp is the
+# company, 山田太郎 its president, and its business partners are the vendors
+# and customers its mail comes from (sample-seiki.example.jp,
+# test-insatsu.example.jp ...).  They are scanned twice: with the defaults,
+# and with that organisation's settings (BENCH_ORG_OPTS), which is how an
+# administrator would configure sekisho for it.  One artifact remains with
+# the organisation's settings: every other *.example.com / .jp / .net
+# domain is, to the public suffix list, the company's own name "example"
+# under another suffix, which is what a lookalike such as acme.net of
+# acme.co.jp looks like; real organisations do not share their name with
+# their newsletters' senders.
 #
 # Prints per set: messages, flagged, rate, and the symbols most often seen;
 # then the totals the issue asks for (>= 95% of phishing flagged, <= 0.2%
@@ -31,7 +38,8 @@
 # Environment:
 #   BENCH_CORPUS        (../shared/corpus beside the project)
 #   BENCH_SEKISHO_OPTS  more "-o name=value" for every run
-#   BENCH_ORG_OPTS      ("-o local_domains=example.co.jp -o executive_names=山田太郎")
+#   BENCH_ORG_OPTS      ("-o local_domains=example.co.jp -o executive_names=山田太郎
+#                       -o protected_domains=<the partners above>")
 #   BENCH_SHOW=N        list the N highest-scoring ham and lowest-scoring
 #                       phishing messages (for tuning; default 0)
 #   BENCH_KEEP=1        keep the JSON outputs (path printed)
@@ -42,7 +50,9 @@ BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
 CORPUS=${BENCH_CORPUS:-$SRC/../shared/corpus}
 SEKISHO=$BUILD/sekisho
-ORG_OPTS=${BENCH_ORG_OPTS:-"-o local_domains=example.co.jp -o executive_names=山田太郎"}
+PARTNERS="sample-seiki.example.jp test-insatsu.example.jp mihon-soft.example.com dummy-denshi.example.jp"
+PARTNERS="$PARTNERS hinagata-foods.example.jp kaku-sys.example.jp demo-logi.example.com model-kensetsu.example.com"
+ORG_OPTS=${BENCH_ORG_OPTS:-"-o local_domains=example.co.jp -o executive_names=山田太郎 -o protected_domains=$(echo $PARTNERS | tr ' ' ,)"}
 SHOW=${BENCH_SHOW:-0}
 
 [ -x "$SEKISHO" ] || { echo "phish.sh: $SEKISHO not built" >&2; exit 1; }

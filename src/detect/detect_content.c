@@ -49,7 +49,10 @@ static const char *const lure_phrases[] = {
 	"recovery phrase", "verify your email", "confirm your email", "account verification",
 	"update your billing information", "limited access to your account",
 	"verify your information", "confirm your information", "verify their information",
-	"account has been flagged", "been temporarily suspended",
+	"account has been flagged", "been temporarily suspended", "will be suspended",
+	"has been suspended", "update your records", "confirm your records",
+	"your account has been", "fraudulent activity", "prove your identity",
+	"avoid suspension", "billing information",
 	/* crypto wallets and call-back scams */
 	"withdraw your funds", "claim your airdrop", "connect your wallet",
 	"validate your wallet", "wallet has been", "if you did not authorize",
@@ -65,6 +68,9 @@ static const char *const lure_phrases[] = {
 	"容量を超過", "容量超過", "お支払い方法を更新", "お支払い方法の更新",
 	"お支払い方法の情報を更新", "決済に失敗", "お届けできません", "お届けできませんでした",
 	"当選しました", "ポイントが失効", "カードご利用確認", "停止されました", "ロックされ",
+	"を一時停止しました", "の利用を一時停止", "お支払い方法に問題", "支払い方法を更新",
+	"ロックを解除", "異常なアクティビティ", "使用を制限", "アカウントは制限", "利用を制限",
+	"自動退会", "第三者によって", "ご本人様のご利用", "カード番号情報を確認",
 	/* Portuguese, Spanish, French, German */
 	"verifique sua conta", "sua conta foi", "atualize seus dados", "conta bloqueada",
 	"resgate seus pontos", "pontos expiram", "foi taxada", "su cuenta ha sido",
