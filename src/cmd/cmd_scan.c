@@ -388,6 +388,8 @@ cmd_scan(const struct config *cfg, int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* an offline look must not teach the classifier or the history */
+	pipeline_set_record(run.pl, 0);
 	run.o = &o;
 	pthread_mutex_init(&run.lock, NULL);
 	pthread_cond_init(&run.cond, NULL);

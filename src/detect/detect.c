@@ -155,6 +155,8 @@ void
 detect_verdict(struct detect_engine *de, const struct scan_ctx *ctx,
     const struct scan_result *r, int action)
 {
+	if (!ctx->record)
+		return;
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(registry); i++)
 		if (registry[i]->verdict != NULL && de->state[i] != NULL)
 			registry[i]->verdict(de->state[i], ctx, r, action);

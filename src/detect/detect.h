@@ -77,6 +77,9 @@ struct scan_ctx {
 	struct dns *dns;
 	int outbound;		/* the message came in on the outbound listener */
 	int64_t deadline_ms;	/* monotonic time by which the scan must end */
+	int record;		/* a real message: checks may learn from it and keep
+				 * history (autolearn, correspondents); 0 for
+				 * `sekisho scan`, which must change no state */
 };
 
 struct detector {

@@ -330,7 +330,7 @@ bayes_scan(void *state, const struct scan_ctx *ctx, struct scan_result *r)
 		    p, margin);
 	}
 
-	if (cfg->bayes_autolearn && !ctx->outbound && ctx->msg->raw != NULL &&
+	if (cfg->bayes_autolearn && ctx->record && !ctx->outbound && ctx->msg->raw != NULL &&
 	    !result_has(r, "SCAN_TIMEOUT") && !result_has(r, "SCAN_ERROR")) {
 		if (others >= cfg->bayes_autolearn_spam_score && p > cfg->bayes_ham_threshold)
 			learn = 1;

@@ -29,6 +29,7 @@ struct pipeline {
 	struct policy *policy;
 	struct dns *dns;
 	struct message_limits limits;
+	int record;		/* pass scan_ctx.record: 1 in the daemon */
 };
 
 static const char *const action_names[] = {
@@ -62,6 +63,7 @@ pipeline_new(const struct config *cfg, char *err, size_t errlen)
 	struct pipeline *pl = xcalloc(1, sizeof(*pl));
 
 	pl->cfg = cfg;
+	pl->record = 1;
 	message_limits_default(&pl->limits);
 	if (cfg->network_checks) {
 		pl->dns = dns_new((const char *const *)cfg->dns_forwarders,
@@ -77,6 +79,12 @@ pipeline_new(const struct config *cfg, char *err, size_t errlen)
 fail:
 	pipeline_free(pl);
 	return NULL;
+}
+
+void
+pipeline_set_record(struct pipeline *pl, int record)
+{
+	pl->record = record;
 }
 
 void
@@ -128,6 +136,7 @@ pipeline_run_mem(struct pipeline *pl, const struct envelope *env, const char *bu
 	ctx.dns = pl->dns;
 	ctx.outbound = env->listener != NULL && strcmp(env->listener, "outbound") == 0;
 	ctx.deadline_ms = util_mono_ms() + pl->cfg->scan_timeout;
+	ctx.record = pl->record;
 
 	scan_result_init(&r, detect_scores(pl->de));
 	detect_run(pl->de, &ctx, &r);

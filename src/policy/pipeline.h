@@ -42,6 +42,8 @@ struct scan_result;
 /* Build the stage from config (rules, engines, resolver). NULL + err. */
 struct pipeline *pipeline_new(const struct config *cfg, char *err, size_t errlen);
 void pipeline_free(struct pipeline *pl);
+/* record = 0: analyse without learning or keeping history (offline scans). */
+void pipeline_set_record(struct pipeline *pl, int record);
 
 /*
  * Analyse one message file.  outbound: it came in on the outbound listener.

@@ -721,7 +721,7 @@ test_autolearn(void **state)
 	struct synth s;
 	struct scan_ctx ctx = { 0 };
 	struct store_learned rec;
-	char err[256], digest[LEARN_DIGEST_HEX];
+	char err[256], digest[LEARN_DIGEST_HEX], offline_digest[LEARN_DIGEST_HEX];
 	void *st = NULL;
 
 	assert_int_equal(learner_open(fx->st, LEARN_MODEL, 1, 18, &l, err, sizeof(err)), 0);
@@ -738,9 +738,21 @@ test_autolearn(void **state)
 		assert_non_null(sym(&r, "BAYES_SPAM"));
 		scan_result_clear(&r);
 	}
-	/* Others very sure: learned once. */
+	/* Others very sure, but an offline scan (record = 0): never learned. */
+	synth_make(&s, 1, 4003);
+	ctx.msg = &s.m;
+	for (int i = 0; i < 3; i++) {
+		scan_result_init(&r, detect_scores(de));
+		r.score = 20;
+		d->scan(st, &ctx, &r);
+		scan_result_clear(&r);
+	}
+	learn_digest(s.raw, strlen(s.raw), offline_digest);
+	synth_free(&s);
+	/* Others very sure on a real message: learned once. */
 	synth_make(&s, 1, 4001);
 	ctx.msg = &s.m;
+	ctx.record = 1;
 	for (int i = 0; i < 3; i++) {
 		scan_result_init(&r, detect_scores(de));
 		r.score = 20;		/* as if the checks before said so */
@@ -753,6 +765,7 @@ test_autolearn(void **state)
 	assert_int_equal(store_learned_get(fx->st, LEARN_MODEL, digest, &rec), 0);
 	assert_string_equal(rec.source, "auto");
 	assert_int_equal(rec.spam, 1);
+	assert_int_equal(store_learned_get(fx->st, LEARN_MODEL, offline_digest, &rec), 1);
 	synth_free(&s);
 	/* The model saved with it counts it. */
 	assert_int_equal(learner_open(fx->st, LEARN_MODEL, 0, 18, &l, err, sizeof(err)), 0);
