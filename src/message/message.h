@@ -171,7 +171,9 @@ char *message_registrable_domain(const char *host);
 /*
  * Changes the policy asks for; message_rewrite() applies them and returns
  * the new message bytes (malloc'ed, CRLF line endings), or NULL on failure.
- *  - remove: header names to drop everywhere at the top level (NULL-terminated)
+ *  - remove: header names to drop everywhere at the top level (NULL-terminated);
+ *    "Name:token" drops only Name fields whose value starts with token (the
+ *    authserv-id of an Authentication-Results field)
  *  - prepend: complete header lines ("Name: value", no CRLF) to put on top, in order
  *  - subject_prefix: put before the subject unless already there (NULL: no change)
  *  - text_banner / html_banner: put at the top of every text/plain and

@@ -41,6 +41,37 @@
 #include "message/message_int.h"
 #include "util/util.h"
 
+/*
+ * A remove entry "Name:token" drops only the fields called Name whose value
+ * starts with token (then white space, ';' or the end): how
+ * Authentication-Results fields that claim our authserv-id are dropped while
+ * those of other hosts stay (RFC 8601 section 5).
+ */
+static int
+listed_value(const char *const *names, const char *name, size_t len,
+    const char *value, size_t vlen)
+{
+	if (names == NULL)
+		return 0;
+	for (size_t i = 0; names[i] != NULL; i++) {
+		const char *colon = strchr(names[i], ':');
+		size_t tlen, o = 0;
+
+		if (colon == NULL || colon[1] == '\0' || (size_t)(colon - names[i]) != len ||
+		    g_ascii_strncasecmp(names[i], name, len) != 0)
+			continue;
+		tlen = strlen(colon + 1);
+		while (o < vlen && (value[o] == ' ' || value[o] == '\t' || value[o] == '\r' ||
+		    value[o] == '\n'))
+			o++;
+		if (vlen - o >= tlen && g_ascii_strncasecmp(value + o, colon + 1, tlen) == 0 &&
+		    (o + tlen == vlen || value[o + tlen] == ';' || value[o + tlen] == ' ' ||
+		    value[o + tlen] == '\t' || value[o + tlen] == '\r' || value[o + tlen] == '\n'))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 listed(const char *const *names, const char *name, size_t len)
 {
@@ -596,7 +627,8 @@ message_rewrite_strip(const struct message *msg, const struct message_rewrite *r
 				mbuf_adds(&out, "\r\n");
 			continue;
 		}
-		if (listed(rw->remove, name, f.name_len))
+		if (listed(rw->remove, name, f.name_len) ||
+		    listed_value(rw->remove, name, f.name_len, w + f.value, f.end - f.value))
 			continue;
 		if (root_hdrs != NULL && f.name_len >= 8 && g_ascii_strncasecmp(name, "Content-", 8) == 0)
 			continue;

@@ -20,14 +20,13 @@ struct forced {
 
 struct policy {
 	const struct config *cfg;
+	char *remove_ar;	/* "Authentication-Results:<our authserv-id>" */
+	const char *remove[5];	/* header fields dropped from every message */
 	struct forced *forced;
 	size_t nforced;
 	const struct symbol_def *attach_syms;	/* the attachment check's symbols */
 };
 
-static const char *const removed_headers[] = {
-	"X-Sekisho-Result", "X-Sekisho-Score", "X-Sekisho-Symbols", NULL,
-};
 
 static const char text_suspicious[] =
     "【注意】このメールは迷惑メールまたは詐欺の可能性があります。"
@@ -101,6 +100,15 @@ policy_new(const struct config *cfg, char *err, size_t errlen)
 	struct policy *p = xcalloc(1, sizeof(*p));
 
 	p->cfg = cfg;
+	/* Our result headers, and Authentication-Results claiming our
+	 * authserv-id, are never taken from the sender (RFC 8601 section 5). */
+	p->remove_ar = xasprintf("Authentication-Results:%s",
+	    *cfg->authserv_id ? cfg->authserv_id : cfg->myhostname);
+	p->remove[0] = "X-Sekisho-Result";
+	p->remove[1] = "X-Sekisho-Score";
+	p->remove[2] = "X-Sekisho-Symbols";
+	p->remove[3] = p->remove_ar;
+	p->remove[4] = NULL;
 	if (strcmp(cfg->attachment_action, "strip") == 0) {
 		size_t n;
 		const struct detector *const *reg = detect_registry(&n);
@@ -133,6 +141,7 @@ policy_free(struct policy *p)
 	for (size_t i = 0; i < p->nforced; i++)
 		free(p->forced[i].symbol);
 	free(p->forced);
+	free(p->remove_ar);
 	free(p);
 }
 
@@ -304,7 +313,7 @@ decide(const struct policy *p, const struct scan_ctx *ctx, const struct scan_res
 		    r->score);
 	log_debug("policy: action=%s reason=%s score=%.2f", action_name(a), why, r->score);
 
-	ch->remove = removed_headers;
+	ch->remove = p->remove;
 	ch->prepend = xcalloc(3, sizeof(*ch->prepend));
 	ch->prepend[n++] = auth_header(cfg, shown);
 	ch->prepend[n++] = result_header(shown, a);

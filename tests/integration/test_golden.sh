@@ -74,6 +74,10 @@ print("deliver-subject=" + str(make_header(decode_header(m["Subject"]))))
 print("deliver-banner=%d" % ("【注意】" in m.get_payload(decode=True).decode("iso-2022-jp")))
 m = load("forged-result")
 print("forged-count=%d" % len(m.get_all("X-Sekisho-Result")))
+ar = m.get_all("Authentication-Results")
+print("ar-ours=%d" % sum(1 for a in ar if a.strip().startswith("gw.sekisho.test;")))
+print("ar-forged=%d" % sum(1 for a in ar if "dkim=pass header.d=example.org" in a))
+print("ar-foreign=%d" % sum(1 for a in ar if a.strip().startswith("mx.example.org;")))
 PY
 [ "${UPDATE_GOLDEN:-0}" = 1 ] && { cat "$T/decoded.txt"; finish; exit 0; }
 check "tagged ISO-2022-JP subject reads '[要注意] 請求書のご送付'" grep -qx "tag-subject=\[要注意\] 請求書のご送付" "$T/decoded.txt"
@@ -84,4 +88,6 @@ check "both parts of the HTML mail carry the banner above the text" \
 check "delivered ISO-2022-JP mail keeps its subject and gets no banner" \
 	sh -c "grep -qx 'deliver-subject=打ち合わせの日程' '$T/decoded.txt' && grep -qx 'deliver-banner=0' '$T/decoded.txt'"
 check "a forged X-Sekisho-Result is replaced, not kept beside ours" grep -qx "forged-count=1" "$T/decoded.txt"
+check "Authentication-Results claiming our authserv-id are dropped, other hosts' kept (RFC 8601 5)" \
+	sh -c "grep -qx 'ar-ours=1' '$T/decoded.txt' && grep -qx 'ar-forged=0' '$T/decoded.txt' && grep -qx 'ar-foreign=1' '$T/decoded.txt'"
 finish
