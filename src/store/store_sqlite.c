@@ -258,6 +258,19 @@ stmt_done(sqlite3_stmt *s)
 	sqlite3_clear_bindings(s);
 }
 
+/* Step a bound statement that returns no rows, then reset it.  0, or -1
+ * with the error recorded as "what: <sqlite message>". */
+static int
+stmt_run(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc != SQLITE_DONE)
+		db_fail(st, what);
+	stmt_done(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Run a statement without result rows (BEGIN, COMMIT...). */
 static int
 stmt_exec(struct store *st, enum stmt_id id, const char *what)
@@ -536,7 +549,6 @@ static int
 insert_rows(struct store *st, const struct envelope *env, const struct queue_info *qi)
 {
 	sqlite3_stmt *s;
-	int rc;
 
 	if ((s = stmt_get(st, S_MSG_INSERT)) == NULL)
 		return -1;
@@ -562,11 +574,7 @@ insert_rows(struct store *st, const struct envelope *env, const struct queue_inf
 	bind_text(s, 20, qi->last_error);
 	bind_text(s, 21, qi->scan);
 	bind_text(s, 22, qi->subject);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE)
-		db_fail(st, "insert message");
-	stmt_done(s);
-	if (rc != SQLITE_DONE)
+	if (stmt_run(st, s, "insert message") < 0)
 		return -1;
 
 	if ((s = stmt_get(st, S_RCPT_INSERT)) == NULL)
@@ -581,11 +589,7 @@ insert_rows(struct store *st, const struct envelope *env, const struct queue_inf
 		sqlite3_bind_int(s, 5, r->notify);
 		sqlite3_bind_int(s, 6, (int)r->status);
 		bind_text(s, 7, r->reply);
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_DONE)
-			db_fail(st, "insert recipient");
-		stmt_done(s);
-		if (rc != SQLITE_DONE)
+		if (stmt_run(st, s, "insert recipient") < 0)
 			return -1;
 	}
 	return 0;
@@ -606,7 +610,7 @@ static int
 update_rows(struct store *st, const struct envelope *env, const struct queue_info *qi)
 {
 	sqlite3_stmt *s;
-	int rc, changed;
+	int changed;
 
 	if ((s = stmt_get(st, S_MSG_UPDATE)) == NULL)
 		return -1;
@@ -619,11 +623,7 @@ update_rows(struct store *st, const struct envelope *env, const struct queue_inf
 	bind_text(s, 7, qi->scan);
 	bind_text(s, 8, qi->subject);
 	sqlite3_bind_int64(s, 9, env->size);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE)
-		db_fail(st, "update message");
-	stmt_done(s);
-	if (rc != SQLITE_DONE)
+	if (stmt_run(st, s, "update message") < 0)
 		return -1;
 	if (sqlite3_changes(st->db) != 1) {
 		store_seterr(st, "update message: no message %s", env->id);
@@ -637,11 +637,7 @@ update_rows(struct store *st, const struct envelope *env, const struct queue_inf
 		sqlite3_bind_int64(s, 2, (sqlite3_int64)i);
 		sqlite3_bind_int(s, 3, (int)env->rcpt[i].status);
 		bind_text(s, 4, env->rcpt[i].reply);
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_DONE)
-			db_fail(st, "update recipient");
-		stmt_done(s);
-		if (rc != SQLITE_DONE)
+		if (stmt_run(st, s, "update recipient") < 0)
 			return -1;
 		changed = sqlite3_changes(st->db);
 		if (changed != 1) {
@@ -761,18 +757,13 @@ store_msg_delete(struct store *st, const char *id)
 {
 	sqlite3_stmt *s;
 	enum tx_kind own;
-	int rc;
 
 	if (tx_enter(st, 1, &own) < 0)
 		return -1;
 	if ((s = stmt_get(st, S_MSG_DELETE)) == NULL)
 		return tx_leave(st, own, -1);
 	bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE)
-		db_fail(st, "delete message");
-	stmt_done(s);
-	if (rc != SQLITE_DONE)
+	if (stmt_run(st, s, "delete message") < 0)
 		return tx_leave(st, own, -1);
 	/* Recipients go with it: ON DELETE CASCADE. */
 	return tx_leave(st, own, sqlite3_changes(st->db) == 0 ? 1 : 0);
@@ -1021,27 +1012,19 @@ store_model_delete(struct store *st, const char *name)
 {
 	sqlite3_stmt *s;
 	enum tx_kind own;
-	int rc, changed;
+	int changed;
 
 	if (tx_enter(st, 1, &own) < 0)
 		return -1;
 	if ((s = stmt_get(st, S_LEARNED_DELETE_ALL)) == NULL)
 		return tx_leave(st, own, -1);
 	bind_text(s, 1, name);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE)
-		db_fail(st, "delete learned");
-	stmt_done(s);
-	if (rc != SQLITE_DONE)
+	if (stmt_run(st, s, "delete learned") < 0)
 		return tx_leave(st, own, -1);
 	if ((s = stmt_get(st, S_MODEL_DELETE)) == NULL)
 		return tx_leave(st, own, -1);
 	bind_text(s, 1, name);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE)
-		db_fail(st, "delete model");
-	stmt_done(s);
-	if (rc != SQLITE_DONE)
+	if (stmt_run(st, s, "delete model") < 0)
 		return tx_leave(st, own, -1);
 	changed = sqlite3_changes(st->db);
 	return tx_leave(st, own, changed == 0 ? 1 : 0);
@@ -1094,7 +1077,6 @@ store_learned_put(struct store *st, const char *model, const char *digest,
 {
 	sqlite3_stmt *s;
 	enum tx_kind own;
-	int rc;
 
 	if (tx_enter(st, 1, &own) < 0)
 		return -1;
@@ -1108,11 +1090,7 @@ store_learned_put(struct store *st, const char *model, const char *digest,
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)l->fsum);
 	bind_text(s, 7, l->source);
 	sqlite3_bind_int64(s, 8, l->learned_ms);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE)
-		db_fail(st, "put learned");
-	stmt_done(s);
-	return tx_leave(st, own, rc == SQLITE_DONE ? 0 : -1);
+	return tx_leave(st, own, stmt_run(st, s, "put learned"));
 }
 
 int
@@ -1120,7 +1098,6 @@ store_learned_delete(struct store *st, const char *model, const char *digest)
 {
 	sqlite3_stmt *s;
 	enum tx_kind own;
-	int rc;
 
 	if (tx_enter(st, 1, &own) < 0)
 		return -1;
@@ -1128,11 +1105,7 @@ store_learned_delete(struct store *st, const char *model, const char *digest)
 		return tx_leave(st, own, -1);
 	bind_text(s, 1, model);
 	bind_text(s, 2, digest);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE)
-		db_fail(st, "delete learned");
-	stmt_done(s);
-	if (rc != SQLITE_DONE)
+	if (stmt_run(st, s, "delete learned") < 0)
 		return tx_leave(st, own, -1);
 	return tx_leave(st, own, sqlite3_changes(st->db) == 0 ? 1 : 0);
 }
@@ -1191,7 +1164,6 @@ store_correspondent_note(struct store *st, const char *org, const char *domain,
 {
 	sqlite3_stmt *s;
 	enum tx_kind own;
-	int rc;
 
 	if (tx_enter(st, 1, &own) < 0)
 		return -1;
@@ -1202,11 +1174,7 @@ store_correspondent_note(struct store *st, const char *org, const char *domain,
 	sqlite3_bind_int64(s, 3, now_ms);
 	sqlite3_bind_int(s, 4, outbound ? 0 : 1);
 	sqlite3_bind_int(s, 5, outbound ? 1 : 0);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE)
-		db_fail(st, "note correspondent");
-	stmt_done(s);
-	return tx_leave(st, own, rc == SQLITE_DONE ? 0 : -1);
+	return tx_leave(st, own, stmt_run(st, s, "note correspondent"));
 }
 
 int
