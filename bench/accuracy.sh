@@ -20,6 +20,7 @@
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/scripts/net.sh"
 CORPUS=${CORPUS:-$(cd "$SRC/.." && pwd)/shared/corpus}
 BUILD=${BUILD:-$SRC/build-release}
 FILTERS=sekisho,bogofilter,spamassassin,rspamd
@@ -56,10 +57,6 @@ trap cleanup EXIT INT TERM
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 has() { case ",$FILTERS," in *",$1,"*) return 0 ;; esac; return 1; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 # ---- the messages: train.tsv, test.tsv, chrono.tsv (label<TAB>absolute path) ----
 if [ -n "$HAM$SPAM" ]; then
 	[ -d "$HAM" ] && [ -d "$SPAM" ] || { echo "accuracy: --ham and --spam need directories" >&2; exit 2; }

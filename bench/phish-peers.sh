@@ -20,6 +20,7 @@
 set -u
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/scripts/net.sh"
 CORPUS=${BENCH_CORPUS:-$SRC/../shared/corpus}
 ONLY=${BENCH_ONLY:-rspamd,spamassassin}
 PAR=${BENCH_PARALLEL:-$(nproc 2>/dev/null || echo 2)}
@@ -31,10 +32,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 chmod a+rx "$WORK"
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # set label \t kind \t path, for every message file of every set
 : > "$WORK/files.tsv"

@@ -26,6 +26,8 @@
 #   BENCH_KEEP=1 keeps the temporary directory (logs, spools)
 set -u
 
+. "$(cd "$(dirname "$0")/.." && pwd)/scripts/net.sh"
+
 BUILD=${1:-build}
 SEKISHOD=$BUILD/sekishod
 N=${BENCH_MESSAGES:-10000}
@@ -59,14 +61,8 @@ cleanup() {
 			i=$((i + 1))
 		done
 	fi
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	sleep 0.2
-	for p in $PIDS; do
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	# shellcheck disable=SC2086 # a list of pids
+	stop_pids $PIDS
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "# kept $B"
 	else
@@ -75,25 +71,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_port() {
-	python3 - "$1" "${2:-30}" <<'EOF'
-import socket, sys, time
-port, limit = int(sys.argv[1]), time.time() + float(sys.argv[2])
-while time.time() < limit:
-    s = socket.socket()
-    s.settimeout(0.2)
-    if s.connect_ex(("127.0.0.1", port)) == 0:
-        sys.exit(0)
-    s.close()
-    time.sleep(0.05)
-sys.exit(1)
-EOF
-}
 
 now_ms() {
 	date +%s%3N

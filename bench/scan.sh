@@ -37,6 +37,7 @@
 set -u
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/scripts/net.sh"
 BUILD=${1:-build}
 SEKISHO=$BUILD/sekisho
 CORPUS=${BENCH_CORPUS:-$(cd "$SRC/.." && pwd)/shared/corpus}
@@ -87,14 +88,8 @@ stop_tree() {
 cleanup() {
 	stop_tree "$RS_PID"
 	stop_tree "$SA_PID"
-	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	sleep 0.2
-	for p in $PIDS; do
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	# shellcheck disable=SC2086 # a list of pids
+	stop_pids $PIDS
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "# kept $B"
 	else
@@ -103,25 +98,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_port() {
-	python3 - "$1" "${2:-30}" <<'EOF'
-import socket, sys, time
-port, limit = int(sys.argv[1]), time.time() + float(sys.argv[2])
-while time.time() < limit:
-    s = socket.socket()
-    s.settimeout(0.2)
-    if s.connect_ex(("127.0.0.1", port)) == 0:
-        sys.exit(0)
-    s.close()
-    time.sleep(0.05)
-sys.exit(1)
-EOF
-}
 
 # The timer: runs a command in its own process group with stdout and stderr
 # to files, kills the group after LIMIT seconds (or when this script is

@@ -13,19 +13,14 @@ BUILD=${SEKISHO_BUILD:-$SRC/build}
 SEKISHOD=$BUILD/sekishod
 SEKISHO=$BUILD/sekisho
 T=$(mktemp -d /tmp/sekisho-it.XXXXXX)
+. "$SRC/scripts/net.sh"
 PIDS=""
 TESTS_RUN=0
 TESTS_FAILED=0
 
 cleanup() {
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	sleep 0.2
-	for p in $PIDS; do
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	# shellcheck disable=SC2086 # a list of pids
+	stop_pids $PIDS
 	if [ "${KEEP_TMP:-0}" = 1 ]; then
 		echo "# kept $T"
 	else
@@ -70,25 +65,6 @@ check() {
 
 finish() {
 	echo "$TESTS_RUN passed, $TESTS_FAILED failed"
-}
-
-# A free TCP port on 127.0.0.1 (bind to port 0, read what the kernel chose).
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT
-wait_port() {
-	i=0
-	lim=$(( ${2:-20} * 10 ))
-	while [ $i -lt $lim ]; do
-		if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(0 if s.connect_ex(('127.0.0.1',$1))==0 else 1)" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
 }
 
 # wait_for SECONDS COMMAND...: until the command succeeds
