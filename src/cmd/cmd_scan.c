@@ -5,7 +5,7 @@
  *                [--rcpt ADDR]... [--client IP] [--helo NAME] [--user LOGIN]
  *                [--output FILE] FILE|DIR|-
  *
- * Each message goes through pipeline_run_mem(), the very call sekishod
+ * Each message goes through pipeline_run_msg(), the very analysis sekishod
  * makes.  The envelope options stand in for the SMTP session; without them
  * the sender and recipients are taken from the headers (Return-Path or
  * From; To and Cc) and the direction is inbound.  A leading mbox "From "
@@ -161,12 +161,11 @@ add_addrs(struct envelope *env, const struct msg_addr *a, size_t n)
 			envelope_add_rcpt(env, a[i].addr, NULL, 0);
 }
 
-/* The envelope from the options, or from the headers. */
+/* The envelope from the options, or from the headers of the parsed message. */
 static struct envelope *
-make_envelope(const struct scan_opts *o, const char *buf, size_t len)
+make_envelope(const struct scan_opts *o, const struct message *m, size_t len)
 {
 	struct envelope *env = envelope_new();
-	struct message *m = NULL;
 
 	util_strlcpy(env->id, "scan", sizeof(env->id));
 	env->listener = xstrdup(o->outbound ? "outbound" : "inbound");
@@ -176,8 +175,6 @@ make_envelope(const struct scan_opts *o, const char *buf, size_t len)
 	env->auth_user = o->user ? xstrdup(o->user) : NULL;
 	env->received_ms = util_now_ms();
 	env->size = (int64_t)len;
-	if (o->from == NULL || o->nrcpts == 0)
-		m = message_parse(buf, len, NULL);
 	if (o->from != NULL) {
 		env->mail_from = xstrdup(o->from);
 	} else {
@@ -198,7 +195,6 @@ make_envelope(const struct scan_opts *o, const char *buf, size_t len)
 		add_addrs(env, m->to, m->nto);
 		add_addrs(env, m->cc, m->ncc);
 	}
-	message_free(m);
 	return env;
 }
 
@@ -251,6 +247,7 @@ scan_one(struct run *run, struct job *j)
 	struct scan_result r;
 	struct verdict v;
 	struct envelope *env;
+	struct message *msg;
 	size_t len = 0, skip = 0;
 	char *buf = read_input(j->path, &len);
 
@@ -264,8 +261,11 @@ scan_one(struct run *run, struct job *j)
 		const char *nl = memchr(buf, '\n', len);
 		skip = nl ? (size_t)(nl - buf) + 1 : len;
 	}
-	env = make_envelope(o, buf + skip, len - skip);
-	pipeline_run_mem(run->pl, env, buf + skip, len - skip, &v, &r);
+	/* one parse serves both the envelope and the analysis */
+	msg = pipeline_parse(run->pl, buf + skip, len - skip);
+	env = make_envelope(o, msg, len - skip);
+	pipeline_run_msg(run->pl, env, msg, &v, &r);
+	message_free(msg);
 	j->action = v.action;
 	j->score = v.score;
 	if (o->output != NULL) {

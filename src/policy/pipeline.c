@@ -122,13 +122,28 @@ int
 pipeline_run_mem(struct pipeline *pl, const struct envelope *env, const char *buf,
     size_t len, struct verdict *v, struct scan_result *res)
 {
-	struct message *msg;
+	struct message *msg = pipeline_parse(pl, buf, len);
+	int rc = pipeline_run_msg(pl, env, msg, v, res);
+
+	message_free(msg);
+	return rc;
+}
+
+struct message *
+pipeline_parse(const struct pipeline *pl, const char *buf, size_t len)
+{
+	return message_parse(buf, len, &pl->limits);
+}
+
+int
+pipeline_run_msg(struct pipeline *pl, const struct envelope *env,
+    const struct message *msg, struct verdict *v, struct scan_result *res)
+{
 	struct scan_result r;
 	struct policy_changes ch;
 	struct scan_ctx ctx;
 
 	memset(v, 0, sizeof(*v));
-	msg = message_parse(buf, len, &pl->limits);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cfg = pl->cfg;
 	ctx.env = env;
@@ -169,7 +184,6 @@ pipeline_run_mem(struct pipeline *pl, const struct envelope *env, const char *bu
 	}
 	v->scan_json = result_json(&r, v);
 	policy_changes_clear(&ch);
-	message_free(msg);
 	if (res != NULL)
 		*res = r;
 	else

@@ -57,6 +57,14 @@ int pipeline_run(struct pipeline *pl, const struct envelope *env,
 /* The same over bytes in memory. */
 int pipeline_run_mem(struct pipeline *pl, const struct envelope *env,
     const char *buf, size_t len, struct verdict *v, struct scan_result *res);
+/* The same in two steps, for a caller that needs the parsed message itself
+ * (`sekisho scan` takes the envelope from the headers): parse with the
+ * pipeline's limits (release with message_free; buf must outlive it), then
+ * analyse. */
+struct message;
+struct message *pipeline_parse(const struct pipeline *pl, const char *buf, size_t len);
+int pipeline_run_msg(struct pipeline *pl, const struct envelope *env,
+    const struct message *msg, struct verdict *v, struct scan_result *res);
 
 const char *action_name(enum action a);
 
