@@ -30,6 +30,7 @@
  * envelope, queue_info strings) is the caller's to free.
  */
 #include "store/store.h"
+#include "store/store_int.h"
 #include "util/util.h"
 
 #include <sqlite3.h>
@@ -215,12 +216,17 @@ static const char *const stmt_sql[S_COUNT_] = {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT_];
+	struct store_xstmt xstmt[STORE_XSTMT_MAX];
 	char err[512];
 };
 
-static void store_seterr(struct store *st, const char *fmt, ...) UTIL_PRINTF(2, 3);
+sqlite3 *
+store_db(struct store *st)
+{
+	return st->db;
+}
 
-static void
+void
 store_seterr(struct store *st, const char *fmt, ...)
 {
 	va_list ap;
@@ -230,9 +236,8 @@ store_seterr(struct store *st, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* "what: sqlite's message" into st->err; always returns -1. */
-static int
-db_fail(struct store *st, const char *what)
+int
+store_db_fail(struct store *st, const char *what)
 {
 	store_seterr(st, "%s: %s", what, sqlite3_errmsg(st->db));
 	return -1;
@@ -244,30 +249,50 @@ stmt_get(struct store *st, enum stmt_id id)
 	if (st->stmt[id] == NULL &&
 	    sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
 	    &st->stmt[id], NULL) != SQLITE_OK) {
-		db_fail(st, "prepare");
+		store_db_fail(st, "prepare");
 		st->stmt[id] = NULL;
 		return NULL;
 	}
 	return st->stmt[id];
 }
 
-static void
-stmt_done(sqlite3_stmt *s)
+sqlite3_stmt *
+store_xstmt(struct store *st, const char *sql)
+{
+	size_t i;
+
+	for (i = 0; i < STORE_XSTMT_MAX && st->xstmt[i].sql != NULL; i++)
+		if (st->xstmt[i].sql == sql)
+			return st->xstmt[i].stmt;
+	if (i == STORE_XSTMT_MAX) {
+		store_seterr(st, "prepare: more than %d statements", STORE_XSTMT_MAX);
+		return NULL;
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &st->xstmt[i].stmt, NULL) != SQLITE_OK) {
+		store_db_fail(st, "prepare");
+		st->xstmt[i].stmt = NULL;
+		return NULL;
+	}
+	st->xstmt[i].sql = sql;
+	return st->xstmt[i].stmt;
+}
+
+void
+store_stmt_done(sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 }
 
-/* Step a bound statement that returns no rows, then reset it.  0, or -1
- * with the error recorded as "what: <sqlite message>". */
-static int
-stmt_run(struct store *st, sqlite3_stmt *s, const char *what)
+int
+store_stmt_run(struct store *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 
 	if (rc != SQLITE_DONE)
-		db_fail(st, what);
-	stmt_done(s);
+		store_db_fail(st, what);
+	store_stmt_done(s);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -282,22 +307,22 @@ stmt_exec(struct store *st, enum stmt_id id, const char *what)
 		return -1;
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		db_fail(st, what);
-		stmt_done(s);
+		store_db_fail(st, what);
+		store_stmt_done(s);
 		return -1;
 	}
-	stmt_done(s);
+	store_stmt_done(s);
 	return 0;
 }
 
-static int
-bind_text(sqlite3_stmt *s, int i, const char *v)
+int
+store_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
 }
 
-static char *
-col_text(sqlite3_stmt *s, int i)
+char *
+store_col_text(sqlite3_stmt *s, int i)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
 
@@ -311,10 +336,8 @@ col_text(sqlite3_stmt *s, int i)
  * so a call that fails half-way (message row in, a recipient refused)
  * leaves nothing behind and the caller's transaction goes on.
  */
-enum tx_kind { TX_NONE, TX_OWN, TX_SAVEPOINT };
-
-static int
-tx_enter(struct store *st, int write, enum tx_kind *kind)
+int
+store_tx_enter(struct store *st, int write, enum tx_kind *kind)
 {
 	if (sqlite3_get_autocommit(st->db)) {
 		*kind = TX_OWN;
@@ -324,10 +347,8 @@ tx_enter(struct store *st, int write, enum tx_kind *kind)
 	return write ? stmt_exec(st, S_SAVEPOINT, "savepoint") : 0;
 }
 
-/* End what tx_enter() started: commit when rc >= 0, else roll back.
- * Returns rc, or -1 when the commit fails.  The first error is kept. */
-static int
-tx_leave(struct store *st, enum tx_kind kind, int rc)
+int
+store_tx_leave(struct store *st, enum tx_kind kind, int rc)
 {
 	char saved[sizeof(st->err)];
 
@@ -380,13 +401,13 @@ pragma_int(struct store *st, const char *sql, int *out)
 	int rc;
 
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return db_fail(st, sql);
+		return store_db_fail(st, sql);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
-		return db_fail(st, sql);
+		return store_db_fail(st, sql);
 	return 0;
 }
 
@@ -398,7 +419,7 @@ set_wal(struct store *st, const char *path)
 	int rc, ok = 0;
 
 	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s, NULL) != SQLITE_OK)
-		return db_fail(st, "journal_mode");
+		return store_db_fail(st, "journal_mode");
 	/* Switching to WAL can report SQLITE_BUSY without calling the busy
 	 * handler while another connection opens or converts the same new
 	 * file, so this one statement waits for itself. */
@@ -418,7 +439,7 @@ set_wal(struct store *st, const char *path)
 			store_seterr(st, "journal_mode: WAL refused (mode %s)",
 			    mode ? (const char *)mode : "?");
 	} else {
-		db_fail(st, "journal_mode");
+		store_db_fail(st, "journal_mode");
 	}
 	sqlite3_finalize(s);
 	return ok ? 0 : -1;
@@ -431,7 +452,7 @@ migrate(struct store *st)
 	enum tx_kind own;
 	char sql[128];
 
-	if (tx_enter(st, 1, &own) < 0)
+	if (store_tx_enter(st, 1, &own) < 0)
 		return -1;
 	if (pragma_int(st, "PRAGMA user_version", &version) < 0)
 		goto fail;
@@ -450,9 +471,9 @@ migrate(struct store *st)
 		if (exec_sql(st, sql, "schema version") < 0)
 			goto fail;
 	}
-	return tx_leave(st, own, 0);
+	return store_tx_leave(st, own, 0);
 fail:
-	return tx_leave(st, own, -1);
+	return store_tx_leave(st, own, -1);
 }
 
 struct store *
@@ -502,6 +523,8 @@ store_close(struct store *st)
 		return;
 	for (size_t i = 0; i < S_COUNT_; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (size_t i = 0; i < STORE_XSTMT_MAX; i++)
+		sqlite3_finalize(st->xstmt[i].stmt);
 	/* A transaction left open is rolled back by sqlite3_close. */
 	if (st->db != NULL)
 		sqlite3_close(st->db);
@@ -532,7 +555,7 @@ store_commit(struct store *st)
 		return -1;
 	}
 	/* Commits, or rolls back and keeps the commit's error. */
-	return tx_leave(st, TX_OWN, 0);
+	return store_tx_leave(st, TX_OWN, 0);
 }
 
 int
@@ -552,29 +575,29 @@ insert_rows(struct store *st, const struct envelope *env, const struct queue_inf
 
 	if ((s = stmt_get(st, S_MSG_INSERT)) == NULL)
 		return -1;
-	bind_text(s, 1, env->id);
-	bind_text(s, 2, env->listener);
-	bind_text(s, 3, env->client_addr);
-	bind_text(s, 4, env->client_name);
-	bind_text(s, 5, env->helo);
-	bind_text(s, 6, env->tls);
-	bind_text(s, 7, env->auth_user);
-	bind_text(s, 8, env->mail_from);
+	store_bind_text(s, 1, env->id);
+	store_bind_text(s, 2, env->listener);
+	store_bind_text(s, 3, env->client_addr);
+	store_bind_text(s, 4, env->client_name);
+	store_bind_text(s, 5, env->helo);
+	store_bind_text(s, 6, env->tls);
+	store_bind_text(s, 7, env->auth_user);
+	store_bind_text(s, 8, env->mail_from);
 	sqlite3_bind_int(s, 9, (int)env->body);
 	sqlite3_bind_int(s, 10, env->smtputf8);
 	sqlite3_bind_int(s, 11, (int)env->ret);
-	bind_text(s, 12, env->envid);
+	store_bind_text(s, 12, env->envid);
 	sqlite3_bind_int64(s, 13, env->received_ms);
 	sqlite3_bind_int64(s, 14, env->size);
 	sqlite3_bind_int(s, 15, (int)qi->state);
 	sqlite3_bind_int(s, 16, qi->attempts);
 	sqlite3_bind_int64(s, 17, qi->created_ms);
 	sqlite3_bind_int64(s, 18, qi->next_try_ms);
-	bind_text(s, 19, qi->action);
-	bind_text(s, 20, qi->last_error);
-	bind_text(s, 21, qi->scan);
-	bind_text(s, 22, qi->subject);
-	if (stmt_run(st, s, "insert message") < 0)
+	store_bind_text(s, 19, qi->action);
+	store_bind_text(s, 20, qi->last_error);
+	store_bind_text(s, 21, qi->scan);
+	store_bind_text(s, 22, qi->subject);
+	if (store_stmt_run(st, s, "insert message") < 0)
 		return -1;
 
 	if ((s = stmt_get(st, S_RCPT_INSERT)) == NULL)
@@ -582,14 +605,14 @@ insert_rows(struct store *st, const struct envelope *env, const struct queue_inf
 	for (size_t i = 0; i < env->nrcpt; i++) {
 		const struct rcpt *r = &env->rcpt[i];
 
-		bind_text(s, 1, env->id);
+		store_bind_text(s, 1, env->id);
 		sqlite3_bind_int64(s, 2, (sqlite3_int64)i);
-		bind_text(s, 3, r->addr);
-		bind_text(s, 4, r->orcpt);
+		store_bind_text(s, 3, r->addr);
+		store_bind_text(s, 4, r->orcpt);
 		sqlite3_bind_int(s, 5, r->notify);
 		sqlite3_bind_int(s, 6, (int)r->status);
-		bind_text(s, 7, r->reply);
-		if (stmt_run(st, s, "insert recipient") < 0)
+		store_bind_text(s, 7, r->reply);
+		if (store_stmt_run(st, s, "insert recipient") < 0)
 			return -1;
 	}
 	return 0;
@@ -601,9 +624,9 @@ store_msg_insert(struct store *st, const struct envelope *env,
 {
 	enum tx_kind own;
 
-	if (tx_enter(st, 1, &own) < 0)
+	if (store_tx_enter(st, 1, &own) < 0)
 		return -1;
-	return tx_leave(st, own, insert_rows(st, env, qi));
+	return store_tx_leave(st, own, insert_rows(st, env, qi));
 }
 
 static int
@@ -614,16 +637,16 @@ update_rows(struct store *st, const struct envelope *env, const struct queue_inf
 
 	if ((s = stmt_get(st, S_MSG_UPDATE)) == NULL)
 		return -1;
-	bind_text(s, 1, env->id);
+	store_bind_text(s, 1, env->id);
 	sqlite3_bind_int(s, 2, (int)qi->state);
 	sqlite3_bind_int(s, 3, qi->attempts);
 	sqlite3_bind_int64(s, 4, qi->next_try_ms);
-	bind_text(s, 5, qi->action);
-	bind_text(s, 6, qi->last_error);
-	bind_text(s, 7, qi->scan);
-	bind_text(s, 8, qi->subject);
+	store_bind_text(s, 5, qi->action);
+	store_bind_text(s, 6, qi->last_error);
+	store_bind_text(s, 7, qi->scan);
+	store_bind_text(s, 8, qi->subject);
 	sqlite3_bind_int64(s, 9, env->size);
-	if (stmt_run(st, s, "update message") < 0)
+	if (store_stmt_run(st, s, "update message") < 0)
 		return -1;
 	if (sqlite3_changes(st->db) != 1) {
 		store_seterr(st, "update message: no message %s", env->id);
@@ -633,11 +656,11 @@ update_rows(struct store *st, const struct envelope *env, const struct queue_inf
 	if ((s = stmt_get(st, S_RCPT_UPDATE)) == NULL)
 		return -1;
 	for (size_t i = 0; i < env->nrcpt; i++) {
-		bind_text(s, 1, env->id);
+		store_bind_text(s, 1, env->id);
 		sqlite3_bind_int64(s, 2, (sqlite3_int64)i);
 		sqlite3_bind_int(s, 3, (int)env->rcpt[i].status);
-		bind_text(s, 4, env->rcpt[i].reply);
-		if (stmt_run(st, s, "update recipient") < 0)
+		store_bind_text(s, 4, env->rcpt[i].reply);
+		if (store_stmt_run(st, s, "update recipient") < 0)
 			return -1;
 		changed = sqlite3_changes(st->db);
 		if (changed != 1) {
@@ -655,9 +678,9 @@ store_msg_update(struct store *st, const struct envelope *env,
 {
 	enum tx_kind own;
 
-	if (tx_enter(st, 1, &own) < 0)
+	if (store_tx_enter(st, 1, &own) < 0)
 		return -1;
-	return tx_leave(st, own, update_rows(st, env, qi));
+	return store_tx_leave(st, own, update_rows(st, env, qi));
 }
 
 /* 0 found, 1 not found, -1 error; inside a read transaction. */
@@ -671,29 +694,29 @@ get_rows(struct store *st, const char *id, struct envelope **envp,
 
 	if ((s = stmt_get(st, S_MSG_GET)) == NULL)
 		return -1;
-	bind_text(s, 1, id);
+	store_bind_text(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
-		stmt_done(s);
+		store_stmt_done(s);
 		if (rc == SQLITE_DONE)
 			return 1;
-		return db_fail(st, "get message");
+		return store_db_fail(st, "get message");
 	}
 	if (envp != NULL) {
 		env = envelope_new();
 		util_strlcpy(env->id, (const char *)sqlite3_column_text(s, 0),
 		    sizeof(env->id));
-		env->listener = col_text(s, 1);
-		env->client_addr = col_text(s, 2);
-		env->client_name = col_text(s, 3);
-		env->helo = col_text(s, 4);
-		env->tls = col_text(s, 5);
-		env->auth_user = col_text(s, 6);
-		env->mail_from = col_text(s, 7);
+		env->listener = store_col_text(s, 1);
+		env->client_addr = store_col_text(s, 2);
+		env->client_name = store_col_text(s, 3);
+		env->helo = store_col_text(s, 4);
+		env->tls = store_col_text(s, 5);
+		env->auth_user = store_col_text(s, 6);
+		env->mail_from = store_col_text(s, 7);
 		env->body = (enum body_type)sqlite3_column_int(s, 8);
 		env->smtputf8 = sqlite3_column_int(s, 9);
 		env->ret = (enum dsn_ret)sqlite3_column_int(s, 10);
-		env->envid = col_text(s, 11);
+		env->envid = store_col_text(s, 11);
 		env->received_ms = sqlite3_column_int64(s, 12);
 		env->size = sqlite3_column_int64(s, 13);
 	}
@@ -703,18 +726,18 @@ get_rows(struct store *st, const char *id, struct envelope **envp,
 		qi->attempts = sqlite3_column_int(s, 15);
 		qi->created_ms = sqlite3_column_int64(s, 16);
 		qi->next_try_ms = sqlite3_column_int64(s, 17);
-		qi->action = col_text(s, 18);
-		qi->last_error = col_text(s, 19);
-		qi->scan = col_text(s, 20);
-		qi->subject = col_text(s, 21);
+		qi->action = store_col_text(s, 18);
+		qi->last_error = store_col_text(s, 19);
+		qi->scan = store_col_text(s, 20);
+		qi->subject = store_col_text(s, 21);
 	}
-	stmt_done(s);
+	store_stmt_done(s);
 	if (env == NULL)
 		return 0;
 
 	if ((s = stmt_get(st, S_RCPT_GET)) == NULL)
 		goto fail;
-	bind_text(s, 1, id);
+	store_bind_text(s, 1, id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const unsigned char *addr = sqlite3_column_text(s, 0);
 		const unsigned char *orcpt = sqlite3_column_text(s, 1);
@@ -723,11 +746,11 @@ get_rows(struct store *st, const char *id, struct envelope **envp,
 		r = envelope_add_rcpt(env, addr ? (const char *)addr : "",
 		    (const char *)orcpt, sqlite3_column_int(s, 2));
 		r->status = (enum rcpt_status)sqlite3_column_int(s, 3);
-		r->reply = col_text(s, 4);
+		r->reply = store_col_text(s, 4);
 	}
 	if (rc != SQLITE_DONE)
-		db_fail(st, "get recipients");
-	stmt_done(s);
+		store_db_fail(st, "get recipients");
+	store_stmt_done(s);
 	if (rc != SQLITE_DONE)
 		goto fail;
 	*envp = env;
@@ -747,9 +770,9 @@ store_msg_get(struct store *st, const char *id, struct envelope **envp,
 
 	if (envp != NULL)
 		*envp = NULL;
-	if (tx_enter(st, 0, &own) < 0)
+	if (store_tx_enter(st, 0, &own) < 0)
 		return -1;
-	return tx_leave(st, own, get_rows(st, id, envp, qi));
+	return store_tx_leave(st, own, get_rows(st, id, envp, qi));
 }
 
 int
@@ -758,15 +781,15 @@ store_msg_delete(struct store *st, const char *id)
 	sqlite3_stmt *s;
 	enum tx_kind own;
 
-	if (tx_enter(st, 1, &own) < 0)
+	if (store_tx_enter(st, 1, &own) < 0)
 		return -1;
 	if ((s = stmt_get(st, S_MSG_DELETE)) == NULL)
-		return tx_leave(st, own, -1);
-	bind_text(s, 1, id);
-	if (stmt_run(st, s, "delete message") < 0)
-		return tx_leave(st, own, -1);
+		return store_tx_leave(st, own, -1);
+	store_bind_text(s, 1, id);
+	if (store_stmt_run(st, s, "delete message") < 0)
+		return store_tx_leave(st, own, -1);
 	/* Recipients go with it: ON DELETE CASCADE. */
-	return tx_leave(st, own, sqlite3_changes(st->db) == 0 ? 1 : 0);
+	return store_tx_leave(st, own, sqlite3_changes(st->db) == 0 ? 1 : 0);
 }
 
 /*
@@ -804,8 +827,8 @@ store_msg_foreach(struct store *st, enum msg_state state,
 			    QUEUE_ID_SIZE);
 		}
 		if (step != SQLITE_DONE)
-			db_fail(st, "list messages");
-		stmt_done(s);
+			store_db_fail(st, "list messages");
+		store_stmt_done(s);
 		if (step != SQLITE_DONE) {
 			rc = -1;
 			break;
@@ -857,8 +880,8 @@ store_msg_due(struct store *st, int64_t now_ms, char (*ids)[QUEUE_ID_SIZE],
 		util_strlcpy(ids[n++], (const char *)sqlite3_column_text(s, 0),
 		    QUEUE_ID_SIZE);
 	if (rc != SQLITE_DONE)
-		db_fail(st, "due messages");
-	stmt_done(s);
+		store_db_fail(st, "due messages");
+	store_stmt_done(s);
 	return rc == SQLITE_DONE ? n : -1;
 }
 
@@ -877,8 +900,8 @@ store_msg_count(struct store *st, enum msg_state state)
 	if (rc == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
 	else
-		db_fail(st, "count messages");
-	stmt_done(s);
+		store_db_fail(st, "count messages");
+	store_stmt_done(s);
 	return n;
 }
 
@@ -933,7 +956,7 @@ store_model_get(struct store *st, const char *name, struct store_model *m)
 	memset(m, 0, sizeof(*m));
 	if ((s = stmt_get(st, S_MODEL_GET)) == NULL)
 		return -1;
-	bind_text(s, 1, name);
+	store_bind_text(s, 1, name);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const void *blob = sqlite3_column_blob(s, 2);
@@ -949,9 +972,9 @@ store_model_get(struct store *st, const char *name, struct store_model *m)
 	} else if (rc == SQLITE_DONE) {
 		ret = 1;
 	} else {
-		db_fail(st, "get model");
+		store_db_fail(st, "get model");
 	}
-	stmt_done(s);
+	store_stmt_done(s);
 	return ret;
 }
 
@@ -963,7 +986,7 @@ store_model_version(struct store *st, const char *name, int64_t *version)
 
 	if ((s = stmt_get(st, S_MODEL_VERSION)) == NULL)
 		return -1;
-	bind_text(s, 1, name);
+	store_bind_text(s, 1, name);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*version = sqlite3_column_int64(s, 0);
@@ -971,9 +994,9 @@ store_model_version(struct store *st, const char *name, int64_t *version)
 	} else if (rc == SQLITE_DONE) {
 		ret = 1;
 	} else {
-		db_fail(st, "model version");
+		store_db_fail(st, "model version");
 	}
-	stmt_done(s);
+	store_stmt_done(s);
 	return ret;
 }
 
@@ -989,11 +1012,11 @@ store_model_put(struct store *st, const char *name, const void *data, size_t len
 		store_seterr(st, "put model: %zu bytes is too large", len);
 		return -1;
 	}
-	if (tx_enter(st, 1, &own) < 0)
+	if (store_tx_enter(st, 1, &own) < 0)
 		return -1;
 	if ((s = stmt_get(st, S_MODEL_PUT)) == NULL)
-		return tx_leave(st, own, -1);
-	bind_text(s, 1, name);
+		return store_tx_leave(st, own, -1);
+	store_bind_text(s, 1, name);
 	sqlite3_bind_int64(s, 2, util_now_ms());
 	sqlite3_bind_blob(s, 3, data, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -1002,9 +1025,9 @@ store_model_put(struct store *st, const char *name, const void *data, size_t len
 	if (rc == SQLITE_ROW)
 		rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE)
-		db_fail(st, "put model");
-	stmt_done(s);
-	return tx_leave(st, own, rc == SQLITE_DONE ? 0 : -1);
+		store_db_fail(st, "put model");
+	store_stmt_done(s);
+	return store_tx_leave(st, own, rc == SQLITE_DONE ? 0 : -1);
 }
 
 int
@@ -1014,20 +1037,20 @@ store_model_delete(struct store *st, const char *name)
 	enum tx_kind own;
 	int changed;
 
-	if (tx_enter(st, 1, &own) < 0)
+	if (store_tx_enter(st, 1, &own) < 0)
 		return -1;
 	if ((s = stmt_get(st, S_LEARNED_DELETE_ALL)) == NULL)
-		return tx_leave(st, own, -1);
-	bind_text(s, 1, name);
-	if (stmt_run(st, s, "delete learned") < 0)
-		return tx_leave(st, own, -1);
+		return store_tx_leave(st, own, -1);
+	store_bind_text(s, 1, name);
+	if (store_stmt_run(st, s, "delete learned") < 0)
+		return store_tx_leave(st, own, -1);
 	if ((s = stmt_get(st, S_MODEL_DELETE)) == NULL)
-		return tx_leave(st, own, -1);
-	bind_text(s, 1, name);
-	if (stmt_run(st, s, "delete model") < 0)
-		return tx_leave(st, own, -1);
+		return store_tx_leave(st, own, -1);
+	store_bind_text(s, 1, name);
+	if (store_stmt_run(st, s, "delete model") < 0)
+		return store_tx_leave(st, own, -1);
 	changed = sqlite3_changes(st->db);
-	return tx_leave(st, own, changed == 0 ? 1 : 0);
+	return store_tx_leave(st, own, changed == 0 ? 1 : 0);
 }
 
 void
@@ -1049,8 +1072,8 @@ store_learned_get(struct store *st, const char *model, const char *digest,
 	memset(l, 0, sizeof(*l));
 	if ((s = stmt_get(st, S_LEARNED_GET)) == NULL)
 		return -1;
-	bind_text(s, 1, model);
-	bind_text(s, 2, digest);
+	store_bind_text(s, 1, model);
+	store_bind_text(s, 2, digest);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const unsigned char *src = sqlite3_column_text(s, 4);
@@ -1065,9 +1088,9 @@ store_learned_get(struct store *st, const char *model, const char *digest,
 	} else if (rc == SQLITE_DONE) {
 		ret = 1;
 	} else {
-		db_fail(st, "get learned");
+		store_db_fail(st, "get learned");
 	}
-	stmt_done(s);
+	store_stmt_done(s);
 	return ret;
 }
 
@@ -1078,19 +1101,19 @@ store_learned_put(struct store *st, const char *model, const char *digest,
 	sqlite3_stmt *s;
 	enum tx_kind own;
 
-	if (tx_enter(st, 1, &own) < 0)
+	if (store_tx_enter(st, 1, &own) < 0)
 		return -1;
 	if ((s = stmt_get(st, S_LEARNED_PUT)) == NULL)
-		return tx_leave(st, own, -1);
-	bind_text(s, 1, model);
-	bind_text(s, 2, digest);
+		return store_tx_leave(st, own, -1);
+	store_bind_text(s, 1, model);
+	store_bind_text(s, 2, digest);
 	sqlite3_bind_int(s, 3, l->spam ? 1 : 0);
 	sqlite3_bind_int64(s, 4, l->step);
 	sqlite3_bind_int64(s, 5, l->bias_step);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)l->fsum);
-	bind_text(s, 7, l->source);
+	store_bind_text(s, 7, l->source);
 	sqlite3_bind_int64(s, 8, l->learned_ms);
-	return tx_leave(st, own, stmt_run(st, s, "put learned"));
+	return store_tx_leave(st, own, store_stmt_run(st, s, "put learned"));
 }
 
 int
@@ -1099,15 +1122,15 @@ store_learned_delete(struct store *st, const char *model, const char *digest)
 	sqlite3_stmt *s;
 	enum tx_kind own;
 
-	if (tx_enter(st, 1, &own) < 0)
+	if (store_tx_enter(st, 1, &own) < 0)
 		return -1;
 	if ((s = stmt_get(st, S_LEARNED_DELETE)) == NULL)
-		return tx_leave(st, own, -1);
-	bind_text(s, 1, model);
-	bind_text(s, 2, digest);
-	if (stmt_run(st, s, "delete learned") < 0)
-		return tx_leave(st, own, -1);
-	return tx_leave(st, own, sqlite3_changes(st->db) == 0 ? 1 : 0);
+		return store_tx_leave(st, own, -1);
+	store_bind_text(s, 1, model);
+	store_bind_text(s, 2, digest);
+	if (store_stmt_run(st, s, "delete learned") < 0)
+		return store_tx_leave(st, own, -1);
+	return store_tx_leave(st, own, sqlite3_changes(st->db) == 0 ? 1 : 0);
 }
 
 int64_t
@@ -1118,14 +1141,14 @@ store_learned_count(struct store *st, const char *model, int spam)
 
 	if (s == NULL)
 		return -1;
-	bind_text(s, 1, model);
+	store_bind_text(s, 1, model);
 	if (spam >= 0)
 		sqlite3_bind_int(s, 2, spam ? 1 : 0);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
 	else
-		db_fail(st, "count learned");
-	stmt_done(s);
+		store_db_fail(st, "count learned");
+	store_stmt_done(s);
 	return n;
 }
 
@@ -1141,8 +1164,8 @@ store_correspondent_get(struct store *st, const char *org, const char *domain,
 	memset(c, 0, sizeof(*c));
 	if ((s = stmt_get(st, S_CORR_GET)) == NULL)
 		return -1;
-	bind_text(s, 1, org);
-	bind_text(s, 2, domain);
+	store_bind_text(s, 1, org);
+	store_bind_text(s, 2, domain);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		c->first_ms = sqlite3_column_int64(s, 0);
@@ -1153,8 +1176,8 @@ store_correspondent_get(struct store *st, const char *org, const char *domain,
 	} else if (rc == SQLITE_DONE)
 		ret = 1;
 	else
-		db_fail(st, "get correspondent");
-	stmt_done(s);
+		store_db_fail(st, "get correspondent");
+	store_stmt_done(s);
 	return ret;
 }
 
@@ -1165,16 +1188,16 @@ store_correspondent_note(struct store *st, const char *org, const char *domain,
 	sqlite3_stmt *s;
 	enum tx_kind own;
 
-	if (tx_enter(st, 1, &own) < 0)
+	if (store_tx_enter(st, 1, &own) < 0)
 		return -1;
 	if ((s = stmt_get(st, S_CORR_NOTE)) == NULL)
-		return tx_leave(st, own, -1);
-	bind_text(s, 1, org);
-	bind_text(s, 2, domain);
+		return store_tx_leave(st, own, -1);
+	store_bind_text(s, 1, org);
+	store_bind_text(s, 2, domain);
 	sqlite3_bind_int64(s, 3, now_ms);
 	sqlite3_bind_int(s, 4, outbound ? 0 : 1);
 	sqlite3_bind_int(s, 5, outbound ? 1 : 0);
-	return tx_leave(st, own, stmt_run(st, s, "note correspondent"));
+	return store_tx_leave(st, own, store_stmt_run(st, s, "note correspondent"));
 }
 
 int
@@ -1185,7 +1208,7 @@ store_correspondent_since(struct store *st, const char *org, int64_t *first_ms)
 
 	if ((s = stmt_get(st, S_CORR_SINCE)) == NULL)
 		return -1;
-	bind_text(s, 1, org);
+	store_bind_text(s, 1, org);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		if (sqlite3_column_type(s, 0) == SQLITE_NULL)
 			ret = 1;
@@ -1194,8 +1217,8 @@ store_correspondent_since(struct store *st, const char *org, int64_t *first_ms)
 			ret = 0;
 		}
 	} else
-		db_fail(st, "correspondents since");
-	stmt_done(s);
+		store_db_fail(st, "correspondents since");
+	store_stmt_done(s);
 	return ret;
 }
 
@@ -1208,7 +1231,7 @@ store_correspondent_foreach(struct store *st, const char *org, store_corresponde
 
 	if ((s = stmt_get(st, S_CORR_LIST)) == NULL)
 		return -1;
-	bind_text(s, 1, org);
+	store_bind_text(s, 1, org);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_correspondent c = {
 			.first_ms = sqlite3_column_int64(s, 1),
@@ -1222,9 +1245,9 @@ store_correspondent_foreach(struct store *st, const char *org, store_corresponde
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(st, "list correspondents");
+		store_db_fail(st, "list correspondents");
 		ret = -1;
 	}
-	stmt_done(s);
+	store_stmt_done(s);
 	return ret;
 }
