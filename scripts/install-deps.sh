@@ -12,8 +12,12 @@ libunbound-dev unbound libspf2-dev libopendkim-dev libopendmarc-dev
 libjansson-dev libicu-dev
 libclamav-dev libyara-dev libmagic-dev libarchive-dev libgsf-1-dev zlib1g-dev
 clamav-testfiles p7zip-full zip
+libmicrohttpd-dev liboath-dev oathtool libpwquality-dev cracklib-runtime
+libzip-dev libmaxminddb-dev libmaxmind-db-writer-perl mmdb-bin libhiredis-dev
 libcmocka-dev
-swaks postfix python3
+swaks postfix python3 curl
+dovecot-core dovecot-imapd dovecot-sieve
+chromium
 clang libclang-rt-14-dev
 valgrind
 "
@@ -31,6 +35,10 @@ for p in $PACKAGES; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[ "$st" = "installed" ] || missing="$missing $p"
 done
+# Node.js and npm build the console (web/): Debian's unless one is installed.
+if ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 
 [ -z "$missing" ] && exit 0
 
@@ -41,6 +49,18 @@ SUDO=""
 # smtp-source, and an instance the tests start on loopback).
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections 2>/dev/null || true
 export DEBIAN_FRONTEND=noninteractive
+# Dovecot's package would start a system instance on :143; the tests start
+# their own on loopback ports, so no service is started by the install.
+rcd=/usr/sbin/policy-rc.d
+rcd_ours=0
+if [ ! -e "$rcd" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$rcd" >/dev/null
+	$SUDO chmod 755 "$rcd"
+	rcd_ours=1
+fi
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+if [ "$rcd_ours" = 1 ]; then
+	$SUDO rm -f "$rcd"
+fi
