@@ -27,6 +27,7 @@
 set -u
 
 . "$(cd "$(dirname "$0")/.." && pwd)/scripts/net.sh"
+. "$(cd "$(dirname "$0")/.." && pwd)/scripts/postfix.sh"
 
 BUILD=${1:-build}
 SEKISHOD=$BUILD/sekishod
@@ -54,7 +55,7 @@ PF_MASTER_PID=""
 
 cleanup() {
 	if [ -n "$PF_CONF" ] && [ -f "$B/postfix/spool/pid/master.pid" ]; then
-		/usr/sbin/postfix -c "$PF_CONF" stop >/dev/null 2>&1
+		postfix_stop "$B/postfix"
 		i=0
 		while [ $i -lt 100 ] && kill -0 "$PF_MASTER_PID" 2>/dev/null; do
 			sleep 0.1
@@ -172,68 +173,24 @@ fi
 # of /etc files; it does not change the throughput).  Process limits,
 # concurrency, in_flow_delay and queue-file fsync are Postfix's defaults.
 if [ "$ONLY" != sekisho ]; then
-	if [ ! -x /usr/sbin/postfix ] || [ ! -x /usr/lib/postfix/sbin/master ]; then
-		echo "postfix : skipped (Postfix is not installed)"
-	elif [ "$(id -u)" != 0 ]; then
-		echo "postfix : skipped (a private Postfix instance must be started as root)"
+	why=$(postfix_missing)
+	if [ -n "$why" ]; then
+		echo "postfix : skipped ($why)"
 	else
 		PF_SINK=$(free_port)
 		PF_PORT=$(free_port)
 		start_sink postfix-sink "$PF_SINK"
 		PF_CONF=$B/postfix/etc
-		mkdir -p "$PF_CONF" "$B/postfix/spool" "$B/postfix/data"
-		chown postfix:postfix "$B/postfix/data"
 		chmod 711 "$B"
-		cat >"$PF_CONF/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $B/postfix/spool
-data_directory = $B/postfix/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file_prefixes = $B
-maillog_file = $B/postfix.log
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = mx.postfix.test
-mydestination =
-local_transport = error:local delivery is disabled
-alias_maps =
-alias_database =
-local_recipient_maps =
-mynetworks = 127.0.0.0/8
+		postfix_instance "$B/postfix" mx.postfix.test "$B/postfix.log"
+		cat >>"$PF_CONF/main.cf" <<EOF
 relay_domains = sekisho.test
 relayhost = [127.0.0.1]:$PF_SINK
-smtp_host_lookup = native
-smtputf8_enable = no
-biff = no
 EOF
-		cat >"$PF_CONF/master.cf" <<EOF
-127.0.0.1:$PF_PORT inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
-		/usr/sbin/postfix -c "$PF_CONF" check >"$B/postfix-check.out" 2>&1 ||
+		echo "127.0.0.1:$PF_PORT inet n - n - - smtpd" >>"$PF_CONF/master.cf"
+		postfix_ctl "$B/postfix" check >"$B/postfix-check.out" 2>&1 ||
 			die "postfix check failed: $(cat "$B/postfix-check.out"; tail -n 5 "$B/postfix.log" 2>/dev/null)"
-		/usr/sbin/postfix -c "$PF_CONF" start >"$B/postfix-start.out" 2>&1 ||
+		postfix_ctl "$B/postfix" start >"$B/postfix-start.out" 2>&1 ||
 			die "postfix start failed: $(tail -n 5 "$B/postfix.log" 2>/dev/null)"
 		PF_MASTER_PID=$(tr -d ' ' <"$B/postfix/spool/pid/master.pid")
 		wait_port "$PF_PORT" 30 || die "Postfix is not listening: $(tail -n 5 "$B/postfix.log")"
@@ -253,7 +210,7 @@ EOF
 			PF_PSS=$((PF_PSS + kb))
 			PF_NPROC=$((PF_NPROC + 1))
 		done
-		/usr/sbin/postfix -c "$PF_CONF" stop >/dev/null 2>&1
+		postfix_stop "$B/postfix"
 		PF_RATE=$(rate "$PF_DELIVERED" "$PF_MS")
 		[ "$PF_DELIVERED" -ge "$N" ] || {
 			FAILED=1

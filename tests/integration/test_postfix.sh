@@ -25,15 +25,11 @@
 # through after a restart and a queue flush.
 . "$(dirname "$0")/lib.sh"
 
-PF_SBIN=/usr/lib/postfix/sbin
-for b in /usr/sbin/postfix /usr/sbin/postconf /usr/sbin/postqueue \
-	"$PF_SBIN/master" "$PF_SBIN/smtpd" "$PF_SBIN/smtp" "$PF_SBIN/virtual"; do
-	[ -x "$b" ] || skip "Postfix is not installed ($b is missing; Debian package postfix)"
-done
+. "$SRC/scripts/postfix.sh"
+why=$(postfix_missing)
+[ -z "$why" ] || skip "$why"
+[ -x "$PF_SBIN/virtual" ] || skip "Postfix's virtual(8) is missing (Debian package postfix)"
 command -v swaks >/dev/null || skip "swaks is not installed"
-getent passwd postfix >/dev/null || skip "no 'postfix' user (Debian package postfix creates it)"
-getent group postdrop >/dev/null || skip "no 'postdrop' group (Debian package postfix creates it)"
-[ "$(id -u)" = 0 ] || skip "a private Postfix instance needs root to start (master runs as root)"
 
 PF=$T/postfix
 PFCONF=$PF/etc
@@ -48,53 +44,25 @@ OUT_PORT=$(free_port)
 # Postfix daemons run as the postfix user and virtual(8) as nobody: they must
 # be able to pass through $T (mktemp made it 0700).
 chmod 711 "$T"
-mkdir -p "$PFCONF" "$PFQ" "$PF/data" "$MBOX"
+mkdir -p "$MBOX"
 chown nobody:nogroup "$MBOX"
-chown postfix:postfix "$PF/data"
 make_cert
 chmod 644 "$T/tls.crt" "$T/tls.key"
 
 pf() {
-	/usr/sbin/postfix -c "$PFCONF" "$@"
-}
-
-postfix_stop() {
-	[ -f "$PFQ/pid/master.pid" ] || return 0
-	pf stop >/dev/null 2>&1
-	# postfix stop returns at once; wait until master has gone
-	wait_for 20 sh -c "! kill -0 \$(sed 's/ //g' '$PFQ/pid/master.pid') 2>/dev/null"
-	rm -f "$PFQ/pid/master.pid"
+	postfix_ctl "$PF" "$@"
 }
 
 # Stop Postfix before lib.sh's cleanup removes its directories.
-trap 'postfix_stop; cleanup' EXIT
+trap 'postfix_stop "$PF"; cleanup' EXIT
 
-cat >"$PFCONF/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $PFQ
-data_directory = $PF/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file_prefixes = $T
-maillog_file = $T/postfix.log
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = mx.postfix.test
+postfix_instance "$PF" mx.postfix.test "$T/postfix.log"
+cat >>"$PFCONF/main.cf" <<EOF
 mydomain = postfix.test
 myorigin = \$myhostname
-mynetworks = 127.0.0.0/8
-# no local delivery at all: nothing is for this host
-mydestination =
-local_transport = error:local delivery is disabled in this test
-alias_maps =
-alias_database =
-local_recipient_maps =
 relayhost =
 relay_domains =
-biff = no
-smtputf8_enable = no
 smtpd_banner = \$myhostname ESMTP Postfix
-smtp_host_lookup = native
 smtp_tls_security_level = may
 smtpd_tls_security_level = may
 smtpd_tls_cert_file = $T/tls.crt
@@ -117,8 +85,7 @@ for a in user@sekisho.test carol@sekisho.test bob@example.net; do
 	printf '%s\t%s/%s/\n' "$a" "${a#*@}" "${a%@*}"
 done >"$PFCONF/vmailbox"
 
-cat >"$PFCONF/master.cf" <<EOF
-# service type  private unpriv  chroot  wakeup  maxproc command + args
+cat >>"$PFCONF/master.cf" <<EOF
 127.0.0.1:$PF_IN inet n - n - - smtpd
   -o content_filter=sekisho:[127.0.0.1]:$IN_PORT
 127.0.0.1:$PF_SUB inet n - n - - smtpd
@@ -128,28 +95,6 @@ cat >"$PFCONF/master.cf" <<EOF
   -o smtpd_client_restrictions=permit_mynetworks,reject
 sekisho   unix  -       -       n       -       4       smtp
   -o smtp_tls_security_level=encrypt
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-virtual   unix  -       n       n       -       -       virtual
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
 
 pf check >"$T/postfix-check.log" 2>&1 || fail "postfix check: $(cat "$T/postfix-check.log")"
@@ -285,6 +230,6 @@ check "Postfix logged no fatal or panic" \
 
 stop_sekishod
 ok "sekishod stopped cleanly"
-postfix_stop
+postfix_stop "$PF"
 ok "private Postfix stopped"
 finish
