@@ -43,6 +43,15 @@
 #   BENCH_SHOW=N        list the N highest-scoring ham and lowest-scoring
 #                       phishing messages (for tuning; default 0)
 #   BENCH_KEEP=1        keep the JSON outputs (path printed)
+#   BENCH_TRAINED=1     the deployed case: first learn, then scan (see below)
+#
+# Trained mode (BENCH_TRAINED=1).  A site runs sekisho with a classifier
+# that learns from its own mail and its users' "spam" clicks.  So: every set
+# is cut in two halves by a hash of the file name; the classifier learns the
+# SpamAssassin training split, the first half of ham-modern and the first
+# half of each phishing set (as spam); then the second halves, the
+# SpamAssassin test split's ham are scanned with that model (the Japanese
+# ham is halved the same way).  No scanned message was learned.
 set -u
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +70,48 @@ SHOW=${BENCH_SHOW:-0}
 TMP=$(mktemp -d /tmp/sekisho-phish-XXXXXX)
 trap '[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$TMP"' EXIT
 
+TRAINED=${BENCH_TRAINED:-0}
+MODEL=$TMP/state-model
+if [ "$TRAINED" = 1 ]; then
+	# halves: a directory of links per set and half; the learn list
+	python3 - "$CORPUS" "$TMP" <<'EOF'
+import hashlib, os, sys
+corpus, tmp = sys.argv[1], sys.argv[2]
+def half(name):
+    return hashlib.sha1(name.encode()).digest()[0] & 1
+learn = []
+for line in open(os.path.join(corpus, "splits/spamassassin-train.tsv")):
+    label, rel = line.rstrip("\n").split("\t")
+    learn.append((label, os.path.join(corpus, rel)))
+test_ham = os.path.join(tmp, "sa-test-ham")
+os.makedirs(test_ham)
+for line in open(os.path.join(corpus, "splits/spamassassin-test.tsv")):
+    label, rel = line.rstrip("\n").split("\t")
+    if label == "ham":
+        os.symlink(os.path.join(corpus, rel), os.path.join(test_ham, rel.replace("/", "_")))
+for rel, label in (("ham-modern", "ham"), ("japanese/ham-synthetic", "ham"),
+                   ("phish/phishing_pot", "spam"),
+                   ("phish/nazario", "spam"), ("japanese/phish-real", "spam")):
+    out = os.path.join(tmp, "half-" + rel.replace("/", "_"))
+    os.makedirs(out)
+    for root, dirs, names in os.walk(os.path.join(corpus, rel)):
+        for n in names:
+            if n.startswith(".") or n.endswith((".tsv", ".md")):
+                continue
+            path = os.path.join(root, n)
+            if half(n) == 0:
+                learn.append((label, path))
+            else:
+                os.symlink(path, os.path.join(out, n))
+with open(os.path.join(tmp, "learn.tsv"), "w") as fp:
+    fp.writelines("%s\t%s\n" % r for r in learn)
+EOF
+	mkdir -p "$MODEL"
+	"$SEKISHO" -o state_dir="$MODEL" learn --list "$TMP/learn.tsv" >"$TMP/learn.out" 2>&1 ||
+		{ echo "phish.sh: learning failed:" >&2; cat "$TMP/learn.out" >&2; exit 1; }
+	echo "phish.sh: learned $(wc -l <"$TMP/learn.tsv") messages" >&2
+fi
+
 # run LABEL KIND DIR [extra options...]
 run() {
 	label=$1 kind=$2 dir=$3
@@ -68,6 +119,9 @@ run() {
 	[ -d "$dir" ] || { echo "phish.sh: missing $dir (skipped)" >&2; return 0; }
 	state=$TMP/state-$label
 	mkdir -p "$state"
+	if [ "$TRAINED" = 1 ]; then
+		cp "$MODEL"/*.db* "$state"/ 2>/dev/null || true
+	fi
 	# shellcheck disable=SC2086
 	"$SEKISHO" -o network_checks=no -o state_dir="$state" -o score.HDR_DATE_OLD=0 \
 	    ${BENCH_SEKISHO_OPTS:-} "$@" \
@@ -83,19 +137,32 @@ run() {
 }
 
 start=$(date +%s)
-run phishing_pot phish "$CORPUS/phish/phishing_pot"
-run nazario phish "$CORPUS/phish/nazario"
-run ja-phish-real phish-ja "$CORPUS/japanese/phish-real"
-run ham-modern ham "$CORPUS/ham-modern"
-run easy_ham ham "$CORPUS/spamassassin/easy_ham"
-run easy_ham_2 ham "$CORPUS/spamassassin/easy_ham_2"
-run hard_ham ham "$CORPUS/spamassassin/hard_ham"
-run ja-ham ham "$CORPUS/japanese/ham-synthetic"
+JA_PHISH=$CORPUS/japanese/phish-real
+JA_HAM=$CORPUS/japanese/ham-synthetic
+if [ "$TRAINED" = 1 ]; then
+	JA_PHISH=$TMP/half-japanese_phish-real
+	JA_HAM=$TMP/half-japanese_ham-synthetic
+	run phishing_pot-b phish "$TMP/half-phish_phishing_pot"
+	run nazario-b phish "$TMP/half-phish_nazario"
+	run ja-phish-real-b phish-ja "$TMP/half-japanese_phish-real"
+	run ham-modern-b ham "$TMP/half-ham-modern"
+	run sa-test-ham ham "$TMP/sa-test-ham"
+	run ja-ham-b ham "$TMP/half-japanese_ham-synthetic"
+else
+	run phishing_pot phish "$CORPUS/phish/phishing_pot"
+	run nazario phish "$CORPUS/phish/nazario"
+	run ja-phish-real phish-ja "$CORPUS/japanese/phish-real"
+	run ham-modern ham "$CORPUS/ham-modern"
+	run easy_ham ham "$CORPUS/spamassassin/easy_ham"
+	run easy_ham_2 ham "$CORPUS/spamassassin/easy_ham_2"
+	run hard_ham ham "$CORPUS/spamassassin/hard_ham"
+	run ja-ham ham "$CORPUS/japanese/ham-synthetic"
+fi
 run ja-risky risky "$CORPUS/japanese/risky-synthetic"
 # shellcheck disable=SC2086
-run ja-phish-real+org phish-ja-org "$CORPUS/japanese/phish-real" $ORG_OPTS
+run ja-phish-real+org phish-ja-org "$JA_PHISH" $ORG_OPTS
 # shellcheck disable=SC2086
-run ja-ham+org ham-org "$CORPUS/japanese/ham-synthetic" $ORG_OPTS
+run ja-ham+org ham-org "$JA_HAM" $ORG_OPTS
 # shellcheck disable=SC2086
 run ja-risky+org risky-org "$CORPUS/japanese/risky-synthetic" $ORG_OPTS
 end=$(date +%s)
