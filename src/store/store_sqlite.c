@@ -109,6 +109,35 @@ static const char *const migrations[] = {
 	"  inbound INTEGER NOT NULL DEFAULT 0,"
 	"  outbound INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (org, domain)) WITHOUT ROWID;",
+	/* 5: account locks, login events and alerts (store_account.h). */
+	"CREATE TABLE account_locks ("
+	"  login TEXT PRIMARY KEY NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  until_ms INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+	"CREATE TABLE login_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time_ms INTEGER NOT NULL,"
+	"  login TEXT NOT NULL,"
+	"  ip TEXT NOT NULL DEFAULT '',"
+	"  protocol TEXT NOT NULL DEFAULT '',"
+	"  source TEXT NOT NULL DEFAULT '',"
+	"  country TEXT NOT NULL DEFAULT '',"
+	"  lat REAL NOT NULL DEFAULT 0,"
+	"  lon REAL NOT NULL DEFAULT 0,"
+	"  has_geo INTEGER NOT NULL DEFAULT 0,"
+	"  result INTEGER NOT NULL CHECK (result BETWEEN 1 AND 3));"
+	"CREATE INDEX login_events_login ON login_events(login, time_ms);"
+	"CREATE INDEX login_events_time ON login_events(time_ms);"
+	"CREATE TABLE alerts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time_ms INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  login TEXT NOT NULL DEFAULT '',"
+	"  ip TEXT NOT NULL DEFAULT '',"
+	"  detail TEXT NOT NULL DEFAULT '',"
+	"  acknowledged INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX alerts_time ON alerts(time_ms);",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 
