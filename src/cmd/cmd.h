@@ -12,5 +12,8 @@ int cmd_scan(const struct config *cfg, int argc, char **argv);
 int cmd_quarantine(const struct config *cfg, int argc, char **argv);
 int cmd_symbols(const struct config *cfg, int argc, char **argv);
 int cmd_learn(const struct config *cfg, int argc, char **argv);
+int cmd_password(const struct config *cfg, int argc, char **argv);
+int cmd_audit(const struct config *cfg, int argc, char **argv);
+int cmd_incident(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -115,6 +115,21 @@ struct config {
 	int64_t archive_max_ratio;		/* expanded / compressed */
 	int64_t archive_try_passwords;	/* bool: passwords written in the body */
 
+	/* passwords, mailbox audit, incidents (account/password.c,
+	 * account/sieve_audit.c, account/incident.c) */
+	int64_t password_min_length;	/* characters when the password is the only factor */
+	int64_t password_min_length_mfa;	/* ... when it is one of several */
+	int64_t password_max_length;	/* longest accepted (0: no limit) */
+	char *password_breached_list;	/* HIBP SHA-1 "HASH:COUNT" file ("" = none) */
+	char *password_dictionary;	/* cracklib dictionary ("" system, "off") */
+	char **password_context_words;	/* company words no password may contain */
+	char *sieve_dir;		/* per-user Sieve scripts: DIR/USER/... ("" = none) */
+	int64_t sieve_doveadm;		/* bool: read scripts with doveadm sieve */
+	char *sieve_doveadm_command;	/* the doveadm program */
+	int64_t sieve_max_size;		/* largest script parsed */
+	int64_t incident_contacts_window;	/* seconds back for "contacts mailed" */
+	char *incident_template_dir;	/* notice templates ("" = the shipped ones) */
+
 	/* symbol scores: "score.NAME = value" lines */
 	struct config_score *scores;
 	size_t nscores;
