@@ -43,6 +43,8 @@ static const char usage[] =
     "  password check [--user LOGIN] [--mfa]  check a password read from stdin\n"
     "  audit sieve [--user U] [--json]  audit users' Sieve rules (forwarding, discard)\n"
     "  incident open USER | list | show ID | step ID N done [--note T] | close ID\n"
+    "  account list-locks | lock LOGIN [--reason T] [--for 2h] | unlock LOGIN\n"
+    "          | alerts [--all] [--ack ID] | logins [LOGIN]   login locks, alerts, history\n"
     "  version               print the version\n";
 
 #define SEKISHO_VERSION "0.1.0"
@@ -385,6 +387,8 @@ main(int argc, char **argv)
 		rc = cmd_audit(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "incident") == 0) {
 		rc = cmd_incident(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "account") == 0) {
+		rc = cmd_account(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "user") == 0 && strcmp(sub, "add") == 0 &&
 	    need_args(argc, argi, 3)) {
 		rc = user_add(&c, argv[argi + 2]);
