@@ -171,8 +171,9 @@ policyd_decide(struct policyd *pd, const struct policyd_req *r, int64_t now,
 
 	if (*r->sasl_username && pd->ag &&
 	    account_guard_locked(pd->ag, r->sasl_username, reason, sizeof(reason)) == 1) {
+		/* SMTP replies are ASCII: no Japanese here (docs/account.md). */
 		snprintf(action, len, "action=REJECT 5.7.1 Account locked; contact your"
-		    " administrator / アカウントはロックされています");
+		    " administrator");
 		log_info("policy: reject locked sasl_username=%s client=%s",
 		    log_kv_quote(ql, sizeof(ql), r->sasl_username), r->client_address);
 		return;
