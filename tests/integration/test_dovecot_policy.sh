@@ -11,7 +11,8 @@
 # passwords are first let through, then delayed (the delay is measured),
 # then refused once the account is locked (a lock in the store, an alert);
 # even the right password is refused while locked; unlocked with the CLI,
-# the user gets in again; the other user was never affected.
+# the user gets in again; the other user was never affected; password
+# spraying from a rotating /24 refuses that /24 only.
 . "$(dirname "$0")/lib.sh"
 
 DOVECOT=/usr/sbin/dovecot
@@ -176,6 +177,20 @@ check "bob is not affected" imap bob bob-Secret-2026
 
 check "sekisho account unlock alice" sekisho account unlock alice
 check "alice logs in again after the unlock" imap alice alice-Secret-2026 127.0.0.21
+
+# Password spraying from a /24 that rotates its address: one guess per
+# account (users that do not even exist count), each address alone stays
+# under every limit.  After login_spray_accounts (10) accounts the whole
+# 127.0.1.0/24 is refused, even with a right password; 127.0.0.1 is not.
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	imap "staff$i" 'Winter2026!' "127.0.1.$((10 + i))"
+done
+wait_for 5 sh -c "\"$SEKISHO\" -o state_dir=\"$T/state\" account alerts | grep -q 'password_spray.*127.0.1.0/24'" ||
+	fail "no password_spray alert for 127.0.1.0/24"
+ok "password spraying from a rotating /24 is detected"
+set -- $(timed bob bob-Secret-2026 127.0.1.99)
+check "the sprayer's /24 is refused even with a right password (rc $1)" [ "$1" = 67 ]
+check "bob still logs in from elsewhere" imap bob bob-Secret-2026 127.0.0.1
 
 stop_sekishod
 dovecot_stop
