@@ -257,7 +257,7 @@ read_doveadm_scripts(const struct config *cfg, const char *user, struct script *
 		/* "NAME" or "NAME ACTIVE" */
 		if ((sp = strrchr(line, ' ')) != NULL && strcmp(sp + 1, "ACTIVE") == 0)
 			*sp = '\0';
-		util_trim(line);
+		line = util_trim(line);
 		if (*line == '\0')
 			continue;
 		name = line;
@@ -458,7 +458,7 @@ sieve_users(const struct config *cfg, char *err, size_t errlen)
 			return NULL;
 		}
 		for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-			util_trim(l);
+			l = util_trim(l);
 			if (!valid_user(l))
 				continue;
 			users = xrealloc(users, (n + 2) * sizeof(*users));

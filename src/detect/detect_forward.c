@@ -14,14 +14,36 @@
  *   FWD_RESENT_EXTERNAL          Resent-From/-Sender/-To/-Cc/-Bcc/-Date/
  *                                -Message-ID, new external target
  * Options: local_domains, state_dir (the history); scores via score.NAME.
- * The history is only read here; nothing is noted.
+ * The correspondents history is only read here.
+ *
+ * The verdict callback keeps what each user sends (store_user_sent_add():
+ * the message with its action and score, and the recipients that got or
+ * may still get it), because delivered mail leaves the messages table and
+ * an incident must still list the contacts to warn (account/incident.c).
+ * One transaction per outbound message on the scan's thread, under a
+ * mutex on a connection of the detector's own; a store failure is logged
+ * once and never fails the message.
  */
 #include "detect/detect_forward.h"
 #include "detect/detect_auth.h"
 #include "detect/detect_phish.h"
 
+#include "store/store.h"
+#include "store/store_audit.h"
+#include "util/log.h"
+
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+struct forward {
+	struct history *history;
+	pthread_mutex_t lock;
+	struct store *st;	/* opened on the first note */
+	char *dbpath;
+	int warned;
+};
 
 static const struct symbol_def symbols[] = {
 	{ "FWD_SIEVE_REDIRECT_EXTERNAL", 4.0,
@@ -39,16 +61,27 @@ static const char *const resent_fields[] = {
 static int
 forward_init(const struct config *cfg, void **state, char *err, size_t errlen)
 {
+	struct forward *f = xcalloc(1, sizeof(*f));
+
 	(void)err;
 	(void)errlen;
-	*state = history_new(cfg);
+	f->history = history_new(cfg);
+	f->dbpath = config_state_path(cfg, "sekisho.db");
+	pthread_mutex_init(&f->lock, NULL);
+	*state = f;
 	return 0;
 }
 
 static void
 forward_free(void *state)
 {
-	history_free(state);
+	struct forward *f = state;
+
+	history_free(f->history);
+	store_close(f->st);
+	pthread_mutex_destroy(&f->lock);
+	free(f->dbpath);
+	free(f);
 }
 
 /* The first recipient outside local_domains in a domain the organisation
@@ -87,7 +120,7 @@ forward_scan(void *state, const struct scan_ctx *ctx, struct scan_result *r)
 	from = message_header(m, "X-Sieve-Redirected-From");
 	if (from == NULL && !resent)
 		return;
-	to = new_external(state, ctx);
+	to = new_external(((struct forward *)state)->history, ctx);
 	if (to == NULL)
 		return;
 	if (from != NULL)
@@ -97,10 +130,56 @@ forward_scan(void *state, const struct scan_ctx *ctx, struct scan_result *r)
 		result_add(r, "FWD_RESENT_EXTERNAL", "resent to %.200s, a new external address", to);
 }
 
+/* enum action of policy/pipeline.h, which a detector does not include */
+static const char *const action_names[] = { "deliver", "tag", "quarantine", "reject", "hold" };
+
+static void
+forward_verdict(void *state, const struct scan_ctx *ctx, const struct scan_result *r,
+    int action)
+{
+	struct forward *f = state;
+	const struct envelope *env = ctx->env;
+	const char *login = env->auth_user ? env->auth_user : env->mail_from;
+	struct store_sent m;
+	char **rcpts;
+	size_t n = 0;
+	/* recipients that got it, or may once it is released */
+	int reached = action == 0 || action == 1 || action == 4;
+	char err[256];
+
+	if (!ctx->outbound || login == NULL || *login == '\0')
+		return;
+	memset(&m, 0, sizeof(m));
+	util_strlcpy(m.msg_id, env->id, sizeof(m.msg_id));
+	m.time_ms = env->received_ms > 0 ? env->received_ms : util_now_ms();
+	util_strlcpy(m.action, action >= 0 && action < 5 ? action_names[action] : "", sizeof(m.action));
+	m.score = r->score;
+	util_strlcpy(m.subject, ctx->msg->subject ? ctx->msg->subject : "", sizeof(m.subject));
+	m.recipients = (int)env->nrcpt;
+	rcpts = xcalloc(env->nrcpt + 1, sizeof(*rcpts));
+	for (size_t i = 0; reached && i < env->nrcpt; i++)
+		rcpts[n++] = env->rcpt[i].addr;
+	pthread_mutex_lock(&f->lock);
+	if (f->st == NULL && !f->warned) {
+		f->st = store_open(f->dbpath, err, sizeof(err));
+		if (f->st == NULL) {
+			log_warn("forward: sent-mail history off: %s", err);
+			f->warned = 1;
+		}
+	}
+	if (f->st != NULL && store_user_sent_add(f->st, login, &m, rcpts, n) < 0 && !f->warned) {
+		log_warn("forward: sent-mail history: %s", store_errmsg(f->st));
+		f->warned = 1;
+	}
+	pthread_mutex_unlock(&f->lock);
+	free(rcpts);
+}
+
 const struct detector detect_forward = {
 	.name = "forward",
 	.symbols = symbols,
 	.init = forward_init,
 	.scan = forward_scan,
 	.free = forward_free,
+	.verdict = forward_verdict,
 };

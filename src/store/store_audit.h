@@ -121,4 +121,31 @@ typedef int (*store_user_rcpt_cb)(const char *addr, int64_t count, int64_t last_
 int store_user_recipients(struct store *st, const char *login, int64_t since_ms,
     store_user_rcpt_cb cb, void *arg);
 
+/*
+ * What each user sent, kept after the message rows are gone (delivered
+ * mail leaves the messages table): one row per outbound message with its
+ * verdict, and per recipient address the first and last time and the
+ * count.  Written by the forward detector's verdict callback; logins and
+ * addresses are kept lower-cased.
+ */
+struct store_sent {
+	char msg_id[QUEUE_ID_SIZE];
+	int64_t time_ms;
+	char action[16];
+	double score;
+	char subject[256];
+	int recipients;
+};
+
+/* Record one outbound message of login and its recipients (one transaction). */
+int store_user_sent_add(struct store *st, const char *login, const struct store_sent *m,
+    char *const *rcpts, size_t nrcpts);
+/* Newest first, at most max (0: no limit). */
+typedef int (*store_sent_cb)(const struct store_sent *m, void *arg);
+int store_user_sent_foreach(struct store *st, const char *login, int64_t since_ms,
+    size_t max, store_sent_cb cb, void *arg);
+/* Addresses login sent to with last_ms >= since_ms, by address. */
+int store_user_contacts(struct store *st, const char *login, int64_t since_ms,
+    store_user_rcpt_cb cb, void *arg);
+
 #endif

@@ -174,6 +174,23 @@ static const char *const migrations[] = {
 	"  detail TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX incident_events_incident ON incident_events(incident_id, id);"
 	"CREATE INDEX messages_auth_user ON messages(auth_user, received_ms);",
+	/* 7: what each user sent, kept after delivery (store_audit.h). */
+	"CREATE TABLE user_sent ("
+	"  login TEXT NOT NULL,"
+	"  msg_id TEXT NOT NULL,"
+	"  time_ms INTEGER NOT NULL,"
+	"  action TEXT NOT NULL DEFAULT '',"
+	"  score REAL NOT NULL DEFAULT 0,"
+	"  subject TEXT NOT NULL DEFAULT '',"
+	"  recipients INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (login, time_ms, msg_id)) WITHOUT ROWID;"
+	"CREATE TABLE user_contacts ("
+	"  login TEXT NOT NULL,"
+	"  addr TEXT NOT NULL,"
+	"  first_ms INTEGER NOT NULL,"
+	"  last_ms INTEGER NOT NULL,"
+	"  messages INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (login, addr)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 

@@ -63,6 +63,20 @@ static const char sql_user_rcpts[] =
     " AND (lower(m.auth_user) = lower(?1) OR lower(m.mail_from) = lower(?1))"
     " GROUP BY lower(r.addr) ORDER BY lower(r.addr)";
 
+static const char sql_sent_add[] =
+    "INSERT OR REPLACE INTO user_sent (login, msg_id, time_ms, action, score, subject,"
+    " recipients) VALUES (lower(?1), ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char sql_contact_note[] =
+    "INSERT INTO user_contacts (login, addr, first_ms, last_ms, messages)"
+    " VALUES (lower(?1), lower(?2), ?3, ?3, 1) ON CONFLICT (login, addr) DO UPDATE"
+    " SET last_ms = max(last_ms, ?3), messages = messages + 1";
+static const char sql_sent_list[] =
+    "SELECT msg_id, time_ms, action, score, subject, recipients FROM user_sent"
+    " WHERE login = lower(?1) AND time_ms >= ?2 ORDER BY time_ms DESC LIMIT ?3";
+static const char sql_contacts[] =
+    "SELECT addr, messages, last_ms FROM user_contacts"
+    " WHERE login = lower(?1) AND last_ms >= ?2 ORDER BY addr";
+
 static void
 col_copy(sqlite3_stmt *s, int i, char *dst, size_t size)
 {
@@ -477,6 +491,104 @@ store_user_recipients(struct store *st, const char *login, int64_t since_ms,
 	}
 	if (rc != SQLITE_DONE)
 		ret = store_db_fail(st, "user recipients");
+	store_stmt_done(s);
+	for (size_t i = 0; ret == 0 && i < n; i++)
+		ret = cb(v[i].addr, v[i].count, v[i].last_ms, arg);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].addr);
+	free(v);
+	return ret;
+}
+
+/* ---- what users sent, after delivery ---- */
+
+int
+store_user_sent_add(struct store *st, const char *login, const struct store_sent *m,
+    char *const *rcpts, size_t nrcpts)
+{
+	sqlite3_stmt *s = store_xstmt(st, sql_sent_add), *c;
+	enum tx_kind tx;
+	int rc;
+
+	if (s == NULL || (c = store_xstmt(st, sql_contact_note)) == NULL ||
+	    store_tx_enter(st, 1, &tx) < 0)
+		return -1;
+	store_bind_text(s, 1, login);
+	store_bind_text(s, 2, m->msg_id);
+	sqlite3_bind_int64(s, 3, m->time_ms);
+	store_bind_text(s, 4, m->action);
+	sqlite3_bind_double(s, 5, m->score);
+	store_bind_text(s, 6, m->subject);
+	sqlite3_bind_int(s, 7, m->recipients);
+	rc = store_stmt_run(st, s, "user sent");
+	for (size_t i = 0; rc == 0 && i < nrcpts; i++) {
+		store_bind_text(c, 1, login);
+		store_bind_text(c, 2, rcpts[i]);
+		sqlite3_bind_int64(c, 3, m->time_ms);
+		rc = store_stmt_run(st, c, "user contact");
+	}
+	return store_tx_leave(st, tx, rc);
+}
+
+int
+store_user_sent_foreach(struct store *st, const char *login, int64_t since_ms,
+    size_t max, store_sent_cb cb, void *arg)
+{
+	sqlite3_stmt *s = store_xstmt(st, sql_sent_list);
+	struct store_sent *v = NULL;
+	size_t n = 0;
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, login);
+	sqlite3_bind_int64(s, 2, since_ms);
+	sqlite3_bind_int64(s, 3, max == 0 ? -1 : (int64_t)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_sent *m;
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		m = &v[n++];
+		memset(m, 0, sizeof(*m));
+		col_copy(s, 0, m->msg_id, sizeof(m->msg_id));
+		m->time_ms = sqlite3_column_int64(s, 1);
+		col_copy(s, 2, m->action, sizeof(m->action));
+		m->score = sqlite3_column_double(s, 3);
+		col_copy(s, 4, m->subject, sizeof(m->subject));
+		m->recipients = sqlite3_column_int(s, 5);
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_db_fail(st, "user sent list");
+	store_stmt_done(s);
+	for (size_t i = 0; ret == 0 && i < n; i++)
+		ret = cb(&v[i], arg);
+	free(v);
+	return ret;
+}
+
+int
+store_user_contacts(struct store *st, const char *login, int64_t since_ms,
+    store_user_rcpt_cb cb, void *arg)
+{
+	sqlite3_stmt *s = store_xstmt(st, sql_contacts);
+	struct rcpt_row *v = NULL;
+	size_t n = 0;
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, login);
+	sqlite3_bind_int64(s, 2, since_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n].addr = store_col_text(s, 0);
+		v[n].count = sqlite3_column_int64(s, 1);
+		v[n].last_ms = sqlite3_column_int64(s, 2);
+		if (v[n].addr == NULL)
+			v[n].addr = xstrdup("");
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_db_fail(st, "user contacts");
 	store_stmt_done(s);
 	for (size_t i = 0; ret == 0 && i < n; i++)
 		ret = cb(v[i].addr, v[i].count, v[i].last_ms, arg);
