@@ -353,7 +353,8 @@ sieve_audit_user(const struct config *cfg, struct store *st, const char *user,
 		ua->error = err ? err : xstrdup("cannot read the scripts");
 		goto out;
 	}
-	qsort(v, n, sizeof(*v), script_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), script_cmp);
 	digest_scripts(v, n, ua->digest);
 	for (size_t i = 0; i < n; i++) {
 		struct sieve_script s;
