@@ -234,53 +234,106 @@ run_capture(char *const argv[], size_t max, char **out, size_t *len, int *too_bi
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/*
+ * argv of sieve_doveadm_command (words split on blanks, so that
+ * "doveadm -c /etc/dovecot/other.conf" works; no shell, no quoting)
+ * followed by the NULL-terminated extra arguments.  Free with
+ * free_argv().
+ */
+static char **
+doveadm_argv(const struct config *cfg, const char *const *extra)
+{
+	char *copy = xstrdup(cfg->sieve_doveadm_command), *save = NULL;
+	char **argv = NULL;
+	size_t n = 0;
+
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		argv = xrealloc(argv, (n + 2) * sizeof(*argv));
+		argv[n++] = xstrdup(w);
+	}
+	free(copy);
+	for (size_t i = 0; extra[i] != NULL; i++) {
+		argv = xrealloc(argv, (n + 2) * sizeof(*argv));
+		argv[n++] = xstrdup(extra[i]);
+	}
+	if (argv == NULL)
+		argv = xcalloc(1, sizeof(*argv));
+	argv[n] = NULL;
+	return argv;
+}
+
+static void
+free_argv(char **argv)
+{
+	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/*
+ * doveadm's JSON output (-f json) keeps a script's bytes exact, where the
+ * default formatter adds a "sieve script:" header line: list answers
+ * [{"script":NAME,"active":"ACTIVE"|""}], get [{"sieve script":TEXT}].
+ */
 static int
 read_doveadm_scripts(const struct config *cfg, const char *user, struct script **v,
     size_t *n, char **err)
 {
-	char *list = NULL, *save = NULL, *u = xstrdup(user);
-	size_t len = 0;
+	const char *list_args[] = { "-f", "json", "sieve", "list", "-u", user, NULL };
+	char **argv = doveadm_argv(cfg, list_args);
+	char *out = NULL;
+	size_t len = 0, i;
 	int big, rc;
-	char *argv[] = { cfg->sieve_doveadm_command, "sieve", "list", "-u", u, NULL };
+	json_t *list = NULL, *item;
 
-	rc = run_capture(argv, 1 << 20, &list, &len, &big);
-	if (rc != 0) {
-		*err = xasprintf("%s sieve list -u %s failed (status %d)",
-		    cfg->sieve_doveadm_command, user, rc);
-		free(list);
-		free(u);
+	rc = argv[0] != NULL ? run_capture(argv, 1 << 20, &out, &len, &big) : -1;
+	free_argv(argv);
+	if (rc == 0 && !big)
+		list = json_loadb(out, len, 0, NULL);
+	free(out);
+	if (rc != 0 || !json_is_array(list)) {
+		*err = xasprintf("%s sieve list -u %s failed (status %d%s)",
+		    cfg->sieve_doveadm_command, user, rc, rc == 0 ? ", bad output" : "");
+		json_decref(list);
 		return -1;
 	}
-	for (char *line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *sp, *name, *script = NULL;
-		size_t slen = 0;
-		/* "NAME" or "NAME ACTIVE" */
-		if ((sp = strrchr(line, ' ')) != NULL && strcmp(sp + 1, "ACTIVE") == 0)
-			*sp = '\0';
-		line = util_trim(line);
-		if (*line == '\0')
+	json_array_foreach(list, i, item) {
+		const char *get_args[] = { "-f", "json", "sieve", "get", "-u", user, NULL, NULL };
+		const char *name = json_string_value(json_object_get(item, "script"));
+		json_t *got = NULL, *text;
+		/* JSON escaping at most doubles printable text (\u00XX for the rest) */
+		size_t cap = (size_t)cfg->sieve_max_size * 6 + 4096;
+
+		if (name == NULL || *name == '\0')
 			continue;
-		name = line;
-		char *gargv[] = { cfg->sieve_doveadm_command, "sieve", "get", "-u",
-		    u, name, NULL };
-		rc = run_capture(gargv, (size_t)cfg->sieve_max_size, &script, &slen, &big);
-		if (rc != 0) {
-			*err = xasprintf("%s sieve get -u %s %s failed (status %d)",
-			    cfg->sieve_doveadm_command, user, name, rc);
-			free(script);
-			free(list);
-			free(u);
+		get_args[6] = name;
+		argv = doveadm_argv(cfg, get_args);
+		rc = run_capture(argv, cap, &out, &len, &big);
+		free_argv(argv);
+		if (rc == 0 && !big)
+			got = json_loadb(out, len, JSON_ALLOW_NUL, NULL);
+		free(out);
+		text = json_object_iter_value(json_object_iter(json_array_get(got, 0)));
+		if (rc != 0 || (!big && !json_is_string(text))) {
+			*err = xasprintf("%s sieve get -u %s %s failed (status %d%s)",
+			    cfg->sieve_doveadm_command, user, name, rc, rc == 0 ? ", bad output" : "");
+			json_decref(got);
+			json_decref(list);
 			return -1;
 		}
-		if (big) {
-			free(script);
-			add_script(v, n, name, NULL, slen, 1);
-		} else {
-			add_script(v, n, name, script, slen, 0);
+		if (big || json_string_length(text) > (size_t)cfg->sieve_max_size)
+			add_script(v, n, name, NULL, big ? cap : json_string_length(text), 1);
+		else {
+			/* a NUL inside stays: the parser refuses it as a finding */
+			size_t l = json_string_length(text);
+			char *b = xmalloc(l + 1);
+			memcpy(b, json_string_value(text), l);
+			b[l] = '\0';
+			add_script(v, n, name, b, l, 0);
 		}
+		json_decref(got);
 	}
-	free(list);
-	free(u);
+	json_decref(list);
 	return 0;
 }
 
@@ -448,11 +501,14 @@ sieve_users(const struct config *cfg, char *err, size_t errlen)
 	size_t n = 0;
 
 	if (cfg->sieve_doveadm) {
+		const char *user_args[] = { "user", "*", NULL };
+		char **argv = doveadm_argv(cfg, user_args);
 		char *out = NULL, *save = NULL;
 		size_t len;
-		int big;
-		char *argv[] = { cfg->sieve_doveadm_command, "user", "*", NULL };
-		if (run_capture(argv, 64 << 20, &out, &len, &big) != 0) {
+		int big, rc = argv[0] != NULL ? run_capture(argv, 64 << 20, &out, &len, &big) : -1;
+
+		free_argv(argv);
+		if (rc != 0) {
 			snprintf(err, errlen, "%s user '*' failed", cfg->sieve_doveadm_command);
 			free(out);
 			free(users);

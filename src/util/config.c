@@ -196,7 +196,7 @@ static const struct config_option options[] = {
 	OPT(sieve_doveadm, CONFIG_BOOL, "no",
 	    "read users' Sieve scripts with doveadm sieve list/get instead of sieve_dir"),
 	OPT(sieve_doveadm_command, CONFIG_STR, "doveadm",
-	    "the doveadm program for sieve_doveadm"),
+	    "the doveadm command for sieve_doveadm, words split on blanks (doveadm -c FILE)"),
 	OPT(sieve_max_size, CONFIG_SIZE, "1m",
 	    "largest Sieve script the audit parses; a larger one is a finding"),
 	OPT(incident_contacts_window, CONFIG_TIME, "14d",
