@@ -27,6 +27,10 @@
 #include <string.h>
 
 #define MAX_FINDINGS	8
+/* Login events are kept this long (incidents look back weeks, not years);
+ * pruned at start and then hourly. */
+#define EVENTS_KEEP_MS	(180LL * 86400 * 1000)
+#define PRUNE_EVERY_MS	(3600LL * 1000)
 
 struct account_guard {
 	const struct config *cfg;
@@ -34,7 +38,20 @@ struct account_guard {
 	struct login_guard *lg;
 	struct store *st;
 	struct geo *geo;
+	int64_t pruned_ms;
 };
+
+/* With the mutex held (or before the guard is shared). */
+static void
+prune(struct account_guard *ag, int64_t now)
+{
+	if (now - ag->pruned_ms < PRUNE_EVERY_MS)
+		return;
+	ag->pruned_ms = now;
+	if (store_login_prune(ag->st, now - EVENTS_KEEP_MS) < 0 ||
+	    store_lock_prune(ag->st, now) < 0)
+		log_err("account: prune: %s", store_errmsg(ag->st));
+}
 
 struct account_guard *
 account_guard_new(const struct config *cfg, char *err, size_t errlen)
@@ -51,6 +68,7 @@ account_guard_new(const struct config *cfg, char *err, size_t errlen)
 	free(db);
 	if (ag->st == NULL)
 		goto fail;
+	prune(ag, util_now_ms());
 	if (*cfg->geoip_db != '\0' &&
 	    (ag->geo = geo_open(cfg->geoip_db, err, errlen)) == NULL)
 		goto fail;
@@ -226,6 +244,7 @@ account_guard_report(struct account_guard *ag, const struct login_attempt *a)
 	}
 
 	pthread_mutex_lock(&ag->mu);
+	prune(ag, util_now_ms());
 	if (a->success && !login_guard_allowed(ag->lg, ev.ip))
 		check_travel(ag, &ev);
 	if (store_login_add(ag->st, &ev) < 0)
