@@ -8,6 +8,7 @@
  * "sekisho config check" can show every mistake at once.
  */
 #include "util/config.h"
+#include "util/cidr.h"
 #include "util/util.h"
 
 #include <ctype.h>
@@ -687,6 +688,17 @@ config_validate(const struct config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->bayes_table_bits < 16 || cfg->bayes_table_bits > 28) {
 		snprintf(err, errlen, "bayes_table_bits must be between 16 and 28");
+		return -1;
+	}
+	for (char **p = cfg->login_allow_networks; p && *p; p++) {
+		struct cidr net;
+		if (cidr_parse(*p, &net) < 0) {
+			snprintf(err, errlen, "login_allow_networks: '%s' is not a network", *p);
+			return -1;
+		}
+	}
+	if (cfg->login_stuffing_failure_ratio < 0 || cfg->login_stuffing_failure_ratio > 1) {
+		snprintf(err, errlen, "login_stuffing_failure_ratio must be between 0 and 1");
 		return -1;
 	}
 	return 0;
