@@ -47,6 +47,7 @@
 
 #define PW_MAX_BYTES	4096	/* far above password_max_length in any script */
 #define PW_MAX_WORDS	256
+#define PWLIST_MAX_LINE	1024	/* a longer line is not a list line: the file is broken */
 
 struct pwlist {
 	const char *map;
@@ -152,8 +153,9 @@ pwlist_find(const struct pwlist *l, const char *hex, int64_t *count)
 		const char *nl;
 		int c;
 
-		while (s > lo && p[s - 1] != '\n')
-			s--;
+		for (size_t back = 0; s > lo && p[s - 1] != '\n'; back++, s--)
+			if (back == PWLIST_MAX_LINE)
+				return 0;	/* not a list (a hole, binary data) */
 		nl = memchr(p + s, '\n', l->size - s);
 		c = line_cmp(p + s, nl ? nl : p + l->size, hex);
 		if (c == 0) {

@@ -73,7 +73,8 @@ const char *pw_reason_name(enum pw_reason r);
  * SHA-1 of the password, upper case, sorted), as Have I Been Pwned ships
  * it; CRLF or LF line ends.  Looked up by binary search over the mapped
  * file, so a multi-gigabyte list costs about log2(lines) page reads and no
- * memory of its own.
+ * memory of its own.  A probe that finds no line end within 1024 bytes
+ * gives up (not found): a broken file costs bounded work, never a scan.
  */
 struct pwlist;
 
