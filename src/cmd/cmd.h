@@ -12,5 +12,12 @@ int cmd_scan(const struct config *cfg, int argc, char **argv);
 int cmd_quarantine(const struct config *cfg, int argc, char **argv);
 int cmd_symbols(const struct config *cfg, int argc, char **argv);
 int cmd_learn(const struct config *cfg, int argc, char **argv);
+int cmd_password(const struct config *cfg, int argc, char **argv);
+int cmd_audit(const struct config *cfg, int argc, char **argv);
+int cmd_incident(const struct config *cfg, int argc, char **argv);
+int cmd_account(const struct config *cfg, int argc, char **argv);
+/* The store of state_dir, created when missing; NULL after printing why. */
+struct store;
+struct store *audit_open_store(const struct config *cfg);
 
 #endif

@@ -40,6 +40,11 @@ static const char usage[] =
     "  symbols [--markdown]  every symbol with its score and meaning\n"
     "  user add LOGIN        add or replace an AUTH user; password on stdin\n"
     "  learn --spam|--ham|--forget PATH...  teach the spam classifier (files, dirs, mbox)\n"
+    "  password check [--user LOGIN] [--mfa]  check a password read from stdin\n"
+    "  audit sieve [--user U] [--json]  audit users' Sieve rules (forwarding, discard)\n"
+    "  incident open USER | list | show ID | step ID N done [--note T] | close ID\n"
+    "  account list-locks | lock LOGIN [--reason T] [--for 2h] | unlock LOGIN\n"
+    "          | alerts [--all] [--ack ID] | logins [LOGIN]   login locks, alerts, history\n"
     "  version               print the version\n";
 
 #define SEKISHO_VERSION "0.1.0"
@@ -376,6 +381,14 @@ main(int argc, char **argv)
 		rc = cmd_quarantine(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "learn") == 0) {
 		rc = cmd_learn(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "password") == 0) {
+		rc = cmd_password(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "audit") == 0) {
+		rc = cmd_audit(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "incident") == 0) {
+		rc = cmd_incident(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "account") == 0) {
+		rc = cmd_account(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "user") == 0 && strcmp(sub, "add") == 0 &&
 	    need_args(argc, argi, 3)) {
 		rc = user_add(&c, argv[argi + 2]);

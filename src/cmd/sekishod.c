@@ -9,6 +9,7 @@
  * the store and the spool and continues at the next start.  A lock on
  * STATE_DIR/sekishod.lock keeps two daemons off the same state.
  */
+#include "account/account_service.h"
 #include "cmd/common.h"
 #include "queue/queue.h"
 #include "smtp/smtp_server.h"
@@ -90,6 +91,7 @@ main(int argc, char **argv)
 	struct mainq *mq;
 	struct queue *q;
 	struct smtp_server *srv;
+	struct account_service *acct;
 	enum log_level level = LOG_LEVEL_INFO;
 	char err[512];
 	int argi, lockfd;
@@ -128,10 +130,14 @@ main(int argc, char **argv)
 	srv = smtp_server_new(cfg, base, q, err, sizeof(err));
 	if (srv == NULL)
 		fatal("sekishod: %s", err);
+	acct = account_service_start(cfg, base, err, sizeof(err));
+	if (acct == NULL)
+		fatal("sekishod: %s", err);
 	log_info("sekishod: ready (state_dir %s, host %s)", cfg->state_dir, cfg->myhostname);
 
 	event_base_dispatch(base);
 
+	account_service_stop(acct);
 	smtp_server_close_listeners(srv);
 	smtp_server_free(srv);
 	queue_stop(q);

@@ -8,6 +8,7 @@
  * "sekisho config check" can show every mistake at once.
  */
 #include "util/config.h"
+#include "util/cidr.h"
 #include "util/util.h"
 
 #include <ctype.h>
@@ -178,6 +179,31 @@ static const struct config_option options[] = {
 	    "an archive that expands more than this many times its size (past 10 MiB) gives ARCHIVE_BOMB"),
 	OPT(archive_try_passwords, CONFIG_BOOL, "yes",
 	    "try the passwords written in the message body on encrypted archives"),
+	OPT(password_min_length, CONFIG_INT, "15",
+	    "fewest characters (after NFKC) of a password that is the only factor (NIST SP 800-63B)"),
+	OPT(password_min_length_mfa, CONFIG_INT, "8",
+	    "fewest characters of a password used with a second factor"),
+	OPT(password_max_length, CONFIG_INT, "256",
+	    "most characters accepted in a password, never truncated (at least 64; 0: no limit)"),
+	OPT(password_breached_list, CONFIG_STR, "",
+	    "breached-password list in the Have I Been Pwned SHA-1 format (sorted HASH:COUNT lines;"
+	    " relative to state_dir; empty: none)"),
+	OPT(password_dictionary, CONFIG_STR, "",
+	    "cracklib dictionary for the password check (empty: the system's; off: none)"),
+	OPT(password_context_words, CONFIG_LIST, "",
+	    "the company's words (names, products) that no password may contain"),
+	OPT(sieve_dir, CONFIG_STR, "",
+	    "directory of users' Sieve scripts as DIR/USER/*.sieve for the mailbox audit (empty: none)"),
+	OPT(sieve_doveadm, CONFIG_BOOL, "no",
+	    "read users' Sieve scripts with doveadm sieve list/get instead of sieve_dir"),
+	OPT(sieve_doveadm_command, CONFIG_STR, "doveadm",
+	    "the doveadm command for sieve_doveadm, words split on blanks (doveadm -c FILE)"),
+	OPT(sieve_max_size, CONFIG_SIZE, "1m",
+	    "largest Sieve script the audit parses; a larger one is a finding"),
+	OPT(incident_contacts_window, CONFIG_TIME, "14d",
+	    "how far back an incident looks for the external contacts the user mailed"),
+	OPT(incident_template_dir, CONFIG_STR, "",
+	    "directory of the incident notice templates (empty: the shipped templates/)"),
 	OPT(bayes_enable, CONFIG_BOOL, "yes",
 	    "run the learning spam classifier (BAYES_SPAM, BAYES_HAM, BAYES_UNSURE) once it has learned"),
 	OPT(bayes_spam_threshold, CONFIG_SCORE, "0.9",
@@ -196,6 +222,59 @@ static const struct config_option options[] = {
 	    "score of the other checks from which a message is learned as spam"),
 	OPT(bayes_autolearn_ham_score, CONFIG_SCORE, "-2",
 	    "score of the other checks up to which a message is learned as ham"),
+	OPT(auth_policy_listen, CONFIG_STR, "",
+	    "address:port of the Dovecot auth policy server, such as 127.0.0.1:4001 (empty: off)"),
+	OPT(auth_policy_api_header, CONFIG_STR, "",
+	    "the header Dovecot must send, as in its auth_policy_server_api_header"
+	    " (\"Name: value\", or a bare value for X-API-Key; empty: none asked)"),
+	OPT(policy_listen, CONFIG_STR, "",
+	    "address:port of the Postfix policy delegation server, such as 127.0.0.1:10040 (empty: off)"),
+	OPT(auth_log_files, CONFIG_LIST, "",
+	    "log files followed for Postfix SASL and Dovecot authentication failures"),
+	OPT(geoip_db, CONFIG_STR, "",
+	    "MaxMind DB file (GeoLite2/GeoIP2 City or Country) for new-country and impossible-travel checks"
+	    " (empty: off)"),
+	OPT(login_allow_networks, CONFIG_LIST, "",
+	    "the organization's networks: never delayed or refused for their address, not counted in attacks"),
+	OPT(login_window, CONFIG_TIME, "10m", "time window of the login-attack counters"),
+	OPT(login_delay_after, CONFIG_INT, "3",
+	    "failed logins of an account or address in the window before logins are delayed"),
+	OPT(login_delay_step, CONFIG_INT, "2", "seconds of delay added per further failure"),
+	OPT(login_delay_max, CONFIG_INT, "15", "longest delay in seconds"),
+	OPT(login_ip_refuse_failures, CONFIG_INT, "20",
+	    "failed logins from one address in the window before it is refused for login_refuse_time"),
+	OPT(login_refuse_time, CONFIG_TIME, "15m", "how long an address or subnet stays refused"),
+	OPT(login_lock_failures, CONFIG_INT, "30",
+	    "failed logins of one account in the window that lock it (brute force; 0: never)"),
+	OPT(login_dictionary_passwords, CONFIG_INT, "10",
+	    "different wrong passwords for one account in the window that lock it (dictionary attack; 0: never)"),
+	OPT(login_distributed_ips, CONFIG_INT, "10",
+	    "addresses failing on one account in the window that lock it (distributed brute force; 0: never)"),
+	OPT(login_lock_time, CONFIG_TIME, "1h",
+	    "how long an automatic account lock lasts (0: until sekisho account unlock)"),
+	OPT(login_spray_accounts, CONFIG_INT, "10",
+	    "accounts failing from one address, /24 or /64 in the window that refuse it (password spraying)"),
+	OPT(login_spray_max_per_account, CONFIG_INT, "3",
+	    "at most this many failures per account on average for the pattern to count as spraying"),
+	OPT(login_stuffing_accounts, CONFIG_INT, "50",
+	    "accounts failing in the window, from login_stuffing_ips addresses or more, that mean credential stuffing"),
+	OPT(login_stuffing_ips, CONFIG_INT, "20", "addresses for the credential stuffing pattern"),
+	OPT(login_stuffing_failure_ratio, CONFIG_SCORE, "0.8",
+	    "share of failed logins in the window for the credential stuffing pattern"),
+	OPT(login_memory_limit, CONFIG_SIZE, "64m",
+	    "memory for the login counters; the least recently seen keys go first past it"),
+	OPT(login_travel_speed, CONFIG_INT, "900",
+	    "km/h between two successful logins above which the travel is impossible"),
+	OPT(policy_user_messages, CONFIG_INT, "200",
+	    "messages an authenticated user may submit per hour (0: no limit)"),
+	OPT(policy_user_recipients, CONFIG_INT, "1000", "recipients per user and hour (0: no limit)"),
+	OPT(policy_user_domains, CONFIG_INT, "100",
+	    "different external recipient domains per user and hour (0: no limit)"),
+	OPT(policy_ip_messages, CONFIG_INT, "500", "messages per client address and hour (0: no limit)"),
+	OPT(policy_ip_recipients, CONFIG_INT, "2000",
+	    "recipients per client address and hour (0: no limit)"),
+	OPT(policy_ip_domains, CONFIG_INT, "200",
+	    "different external recipient domains per client address and hour (0: no limit)"),
 };
 
 const struct config_option *
@@ -609,6 +688,17 @@ config_validate(const struct config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->bayes_table_bits < 16 || cfg->bayes_table_bits > 28) {
 		snprintf(err, errlen, "bayes_table_bits must be between 16 and 28");
+		return -1;
+	}
+	for (char **p = cfg->login_allow_networks; p && *p; p++) {
+		struct cidr net;
+		if (cidr_parse(*p, &net) < 0) {
+			snprintf(err, errlen, "login_allow_networks: '%s' is not a network", *p);
+			return -1;
+		}
+	}
+	if (cfg->login_stuffing_failure_ratio < 0 || cfg->login_stuffing_failure_ratio > 1) {
+		snprintf(err, errlen, "login_stuffing_failure_ratio must be between 0 and 1");
 		return -1;
 	}
 	return 0;

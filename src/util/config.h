@@ -115,6 +115,52 @@ struct config {
 	int64_t archive_max_ratio;		/* expanded / compressed */
 	int64_t archive_try_passwords;	/* bool: passwords written in the body */
 
+	/* passwords, mailbox audit, incidents (account/password.c,
+	 * account/sieve_audit.c, account/incident.c) */
+	int64_t password_min_length;	/* characters when the password is the only factor */
+	int64_t password_min_length_mfa;	/* ... when it is one of several */
+	int64_t password_max_length;	/* longest accepted (0: no limit) */
+	char *password_breached_list;	/* HIBP SHA-1 "HASH:COUNT" file ("" = none) */
+	char *password_dictionary;	/* cracklib dictionary ("" system, "off") */
+	char **password_context_words;	/* company words no password may contain */
+	char *sieve_dir;		/* per-user Sieve scripts: DIR/USER/... ("" = none) */
+	int64_t sieve_doveadm;		/* bool: read scripts with doveadm sieve */
+	char *sieve_doveadm_command;	/* the doveadm program */
+	int64_t sieve_max_size;		/* largest script parsed */
+	int64_t incident_contacts_window;	/* seconds back for "contacts mailed" */
+	char *incident_template_dir;	/* notice templates ("" = the shipped ones) */
+
+	/* account-takeover defense: login guard and policy servers (src/account) */
+	char *auth_policy_listen;	/* Dovecot auth policy HTTP, host:port or "" */
+	char *auth_policy_api_header;	/* "Name: value" Dovecot must send, or "" */
+	char *policy_listen;		/* Postfix policy delegation, host:port or "" */
+	char **auth_log_files;		/* logs followed for auth failures */
+	char *geoip_db;			/* MaxMind DB file (country/city), or "" */
+	char **login_allow_networks;	/* the organisation's networks */
+	int64_t login_window;		/* seconds of the detection windows */
+	int64_t login_delay_after;	/* failures before delays start */
+	int64_t login_delay_step;	/* seconds more per further failure */
+	int64_t login_delay_max;	/* seconds */
+	int64_t login_ip_refuse_failures;
+	int64_t login_refuse_time;	/* seconds an IP/subnet stays refused */
+	int64_t login_lock_failures;	/* brute force on one account */
+	int64_t login_dictionary_passwords;	/* distinct wrong passwords */
+	int64_t login_distributed_ips;	/* distinct failing IPs on one account */
+	int64_t login_lock_time;	/* seconds (0: until unlocked) */
+	int64_t login_spray_accounts;	/* distinct accounts from one IP/subnet */
+	int64_t login_spray_max_per_account;
+	int64_t login_stuffing_accounts;
+	int64_t login_stuffing_ips;
+	double login_stuffing_failure_ratio;
+	int64_t login_memory_limit;	/* bytes of detection state */
+	int64_t login_travel_speed;	/* km/h above which travel is impossible */
+	int64_t policy_user_messages;	/* per hour, 0: no limit */
+	int64_t policy_user_recipients;
+	int64_t policy_user_domains;
+	int64_t policy_ip_messages;
+	int64_t policy_ip_recipients;
+	int64_t policy_ip_domains;
+
 	/* symbol scores: "score.NAME = value" lines */
 	struct config_score *scores;
 	size_t nscores;

@@ -1,0 +1,283 @@
+/*
+ * logwatch.c - following log files for authentication failures
+ * (logwatch.h).
+ *
+ * Each file is polled (a timer on the daemon's loop; no inotify, so NFS and
+ * bind mounts work too): new bytes are read up to the end, cut into lines
+ * (a partial last line waits for its end; lines over LINE_MAX are dropped),
+ * and each line is parsed by logwatch_parse(), a pure function.  Rotation:
+ * when the path's inode changes, the old file is read to its end and the
+ * new one from its start; when the file got shorter (copytruncate), it is
+ * read again from the start.
+ */
+#include "account/logwatch.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#define LINE_MAX_BYTES	8192
+#define MAX_COUNT	100
+
+struct wfile {
+	char *path;
+	int fd;
+	ino_t ino;
+	dev_t dev;
+	off_t off;
+	char part[LINE_MAX_BYTES];
+	size_t plen;
+	int skipping;		/* inside an over-long line */
+};
+
+struct logwatch {
+	struct wfile *f;
+	size_t n;
+	logwatch_cb cb;
+	void *arg;
+	struct event *ev;
+	struct timeval tv;
+};
+
+/* Copy the value after key up to one of the stop bytes. */
+static int
+value_after(const char *line, const char *key, const char *stop, char *out, size_t len)
+{
+	const char *p = strstr(line, key);
+	size_t n;
+
+	if (p == NULL)
+		return -1;
+	p += strlen(key);
+	n = strcspn(p, stop);
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+parse_postfix(const char *line, struct logwatch_hit *h)
+{
+	const char *sasl = strstr(line, " authentication failed");
+	const char *p, *open;
+
+	if (sasl == NULL || strstr(line, "SASL ") == NULL)
+		return 0;
+	/* "HOST[IP]: SASL" - the last '[' before "SASL" */
+	if ((p = strstr(line, "]: SASL ")) == NULL || p > sasl)
+		return 0;
+	for (open = p; open > line && *open != '['; open--)
+		;
+	if (*open != '[' || (size_t)(p - open - 1) >= sizeof(h->ip) || p - open - 1 == 0)
+		return 0;
+	memcpy(h->ip, open + 1, (size_t)(p - open - 1));
+	h->ip[p - open - 1] = '\0';
+	if (value_after(sasl, "sasl_username=", " ,\r\n", h->login, sizeof(h->login)) < 0)
+		return 0;
+	util_strlcpy(h->protocol, "smtp", sizeof(h->protocol));
+	h->source = "postfix-log";
+	h->count = 1;
+	return 1;
+}
+
+static int
+parse_dovecot(const char *line, struct logwatch_hit *h)
+{
+	const char *p = strstr(line, "(auth failed");
+	const char *svc;
+
+	if (p == NULL)
+		return 0;
+	if (value_after(line, "user=<", ">", h->login, sizeof(h->login)) < 0 ||
+	    value_after(line, "rip=", ", \r\n", h->ip, sizeof(h->ip)) < 0)
+		return 0;
+	h->count = 1;
+	if (strncmp(p, "(auth failed, ", 14) == 0 && isdigit((unsigned char)p[14])) {
+		h->count = atoi(p + 14);
+		if (h->count < 1)
+			h->count = 1;
+		if (h->count > MAX_COUNT)
+			h->count = MAX_COUNT;
+	}
+	/* "imap-login:" names the protocol */
+	if ((svc = strstr(line, "-login:")) != NULL) {
+		const char *b = svc;
+		while (b > line && isalnum((unsigned char)b[-1]))
+			b--;
+		if (svc > b && (size_t)(svc - b) < sizeof(h->protocol)) {
+			memcpy(h->protocol, b, (size_t)(svc - b));
+			h->protocol[svc - b] = '\0';
+		}
+	}
+	h->source = "dovecot-log";
+	return 1;
+}
+
+int
+logwatch_parse(const char *line, struct logwatch_hit *hit)
+{
+	memset(hit, 0, sizeof(*hit));
+	if (parse_postfix(line, hit) || parse_dovecot(line, hit))
+		return 1;
+	memset(hit, 0, sizeof(*hit));
+	return 0;
+}
+
+static void
+file_close(struct wfile *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	f->plen = 0;
+	f->skipping = 0;
+}
+
+static void
+line_done(struct logwatch *lw, const char *line)
+{
+	struct logwatch_hit h;
+
+	if (logwatch_parse(line, &h))
+		lw->cb(&h, lw->arg);
+}
+
+static void
+consume(struct logwatch *lw, struct wfile *f, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			if (!f->skipping) {
+				f->part[f->plen] = '\0';
+				line_done(lw, f->part);
+			}
+			f->plen = 0;
+			f->skipping = 0;
+		} else if (f->plen + 1 < sizeof(f->part)) {
+			f->part[f->plen++] = buf[i];
+		} else {
+			f->skipping = 1;
+		}
+	}
+}
+
+static void
+read_to_end(struct logwatch *lw, struct wfile *f)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = pread(f->fd, buf, sizeof(buf), f->off)) > 0) {
+		f->off += n;
+		consume(lw, f, buf, (size_t)n);
+	}
+}
+
+/* (Re)open f->path; at_end: start from the end (first open). */
+static void
+file_open(struct wfile *f, int at_end)
+{
+	struct stat st;
+
+	f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return;
+	if (fstat(f->fd, &st) < 0) {
+		file_close(f);
+		return;
+	}
+	f->ino = st.st_ino;
+	f->dev = st.st_dev;
+	f->off = at_end ? st.st_size : 0;
+}
+
+void
+logwatch_poll(struct logwatch *lw)
+{
+	for (size_t i = 0; i < lw->n; i++) {
+		struct wfile *f = &lw->f[i];
+		struct stat st;
+
+		if (f->fd < 0) {
+			file_open(f, 0);	/* appeared since: read it all */
+			if (f->fd < 0)
+				continue;
+		}
+		if (stat(f->path, &st) == 0 && (st.st_ino != f->ino || st.st_dev != f->dev)) {
+			read_to_end(lw, f);	/* the rest of the rotated file */
+			file_close(f);
+			file_open(f, 0);
+			if (f->fd < 0)
+				continue;
+		} else if (fstat(f->fd, &st) == 0 && st.st_size < f->off) {
+			f->off = 0;		/* truncated in place */
+			f->plen = 0;
+		}
+		read_to_end(lw, f);
+	}
+}
+
+struct logwatch *
+logwatch_new(char *const *paths, logwatch_cb cb, void *arg)
+{
+	struct logwatch *lw = xcalloc(1, sizeof(*lw));
+
+	for (char *const *p = paths; p && *p; p++)
+		lw->n++;
+	lw->f = xcalloc(lw->n ? lw->n : 1, sizeof(*lw->f));
+	for (size_t i = 0; i < lw->n; i++) {
+		lw->f[i].path = xstrdup(paths[i]);
+		file_open(&lw->f[i], 1);
+		if (lw->f[i].fd < 0)
+			log_warn("logwatch: %s: %s (watched until it appears)", paths[i],
+			    strerror(errno));
+	}
+	lw->cb = cb;
+	lw->arg = arg;
+	return lw;
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	logwatch_poll(arg);
+}
+
+int
+logwatch_schedule(struct logwatch *lw, struct event_base *base, int interval_ms)
+{
+	lw->tv.tv_sec = interval_ms / 1000;
+	lw->tv.tv_usec = (interval_ms % 1000) * 1000;
+	lw->ev = event_new(base, -1, EV_PERSIST, timer_cb, lw);
+	if (lw->ev == NULL || event_add(lw->ev, &lw->tv) < 0)
+		return -1;
+	return 0;
+}
+
+void
+logwatch_free(struct logwatch *lw)
+{
+	if (lw == NULL)
+		return;
+	if (lw->ev)
+		event_free(lw->ev);
+	for (size_t i = 0; i < lw->n; i++) {
+		file_close(&lw->f[i]);
+		free(lw->f[i].path);
+	}
+	free(lw->f);
+	free(lw);
+}

@@ -1,0 +1,185 @@
+/*
+ * detect_forward.c - outbound mail that a mailbox rule forwards outside.
+ *
+ * A taken-over mailbox is often given a rule that sends each message on:
+ * Pigeonhole's Sieve redirect marks the copy with X-Sieve-Redirected-From,
+ * a client's "redirect" or "bounce" adds Resent-* fields (RFC 5322 3.6.6).
+ * When such a message leaves for a recipient outside local_domains whose
+ * domain the organisation has never exchanged mail with (the
+ * correspondents history of detect_history.c; unknown when there is no
+ * history yet), the forward itself is the finding.
+ *
+ * Symbols (outbound only):
+ *   FWD_SIEVE_REDIRECT_EXTERNAL  X-Sieve-Redirected-From, new external target
+ *   FWD_RESENT_EXTERNAL          Resent-From/-Sender/-To/-Cc/-Bcc/-Date/
+ *                                -Message-ID, new external target
+ * Options: local_domains, state_dir (the history); scores via score.NAME.
+ * The correspondents history is only read here.
+ *
+ * The verdict callback keeps what each user sends (store_user_sent_add():
+ * the message with its action and score, and the recipients that got or
+ * may still get it), because delivered mail leaves the messages table and
+ * an incident must still list the contacts to warn (account/incident.c).
+ * One transaction per outbound message on the scan's thread, under a
+ * mutex on a connection of the detector's own; a store failure is logged
+ * once and never fails the message.
+ */
+#include "detect/detect_forward.h"
+#include "detect/detect_auth.h"
+#include "detect/detect_phish.h"
+
+#include "store/store.h"
+#include "store/store_audit.h"
+#include "util/log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct forward {
+	struct history *history;
+	pthread_mutex_t lock;
+	struct store *st;	/* opened on the first note */
+	char *dbpath;
+	int warned;
+};
+
+static const struct symbol_def symbols[] = {
+	{ "FWD_SIEVE_REDIRECT_EXTERNAL", 4.0,
+	    "redirected by a Sieve rule (X-Sieve-Redirected-From) to a new external address" },
+	{ "FWD_RESENT_EXTERNAL", 3.0,
+	    "resent (Resent-* header fields) to a new external address" },
+	{ NULL, 0, NULL },
+};
+
+static const char *const resent_fields[] = {
+	"Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Bcc",
+	"Resent-Date", "Resent-Message-ID",
+};
+
+static int
+forward_init(const struct config *cfg, void **state, char *err, size_t errlen)
+{
+	struct forward *f = xcalloc(1, sizeof(*f));
+
+	(void)err;
+	(void)errlen;
+	f->history = history_new(cfg);
+	f->dbpath = config_state_path(cfg, "sekisho.db");
+	pthread_mutex_init(&f->lock, NULL);
+	*state = f;
+	return 0;
+}
+
+static void
+forward_free(void *state)
+{
+	struct forward *f = state;
+
+	history_free(f->history);
+	store_close(f->st);
+	pthread_mutex_destroy(&f->lock);
+	free(f->dbpath);
+	free(f);
+}
+
+/* The first recipient outside local_domains in a domain the organisation
+ * does not know, or NULL. */
+static const char *
+new_external(struct history *h, const struct scan_ctx *ctx)
+{
+	const char *org = phish_org(ctx->cfg, ctx);
+
+	for (size_t i = 0; i < ctx->env->nrcpt; i++) {
+		const char *addr = ctx->env->rcpt[i].addr;
+		const char *dom = envelope_domain(addr);
+		char reg[256];
+
+		if (*dom == '\0' || config_is_local_domain(ctx->cfg, dom))
+			continue;
+		auth_org_domain(dom, reg, sizeof(reg));
+		if (org == NULL || history_known(h, org, reg) != 1)
+			return addr;
+	}
+	return NULL;
+}
+
+static void
+forward_scan(void *state, const struct scan_ctx *ctx, struct scan_result *r)
+{
+	const struct message *m = ctx->msg;
+	const char *from, *to = NULL;
+	int resent = 0;
+
+	if (!ctx->outbound)
+		return;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(resent_fields); i++)
+		if (message_header_count(m, resent_fields[i]) > 0)
+			resent = 1;
+	from = message_header(m, "X-Sieve-Redirected-From");
+	if (from == NULL && !resent)
+		return;
+	to = new_external(((struct forward *)state)->history, ctx);
+	if (to == NULL)
+		return;
+	if (from != NULL)
+		result_add(r, "FWD_SIEVE_REDIRECT_EXTERNAL",
+		    "a Sieve rule of %.100s redirects to %.200s, a new external address", from, to);
+	if (resent)
+		result_add(r, "FWD_RESENT_EXTERNAL", "resent to %.200s, a new external address", to);
+}
+
+/* enum action of policy/pipeline.h, which a detector does not include */
+static const char *const action_names[] = { "deliver", "tag", "quarantine", "reject", "hold" };
+
+static void
+forward_verdict(void *state, const struct scan_ctx *ctx, const struct scan_result *r,
+    int action)
+{
+	struct forward *f = state;
+	const struct envelope *env = ctx->env;
+	const char *login = env->auth_user ? env->auth_user : env->mail_from;
+	struct store_sent m;
+	char **rcpts;
+	size_t n = 0;
+	/* recipients that got it, or may once it is released */
+	int reached = action == 0 || action == 1 || action == 4;
+	char err[256];
+
+	if (!ctx->outbound || login == NULL || *login == '\0')
+		return;
+	memset(&m, 0, sizeof(m));
+	util_strlcpy(m.msg_id, env->id, sizeof(m.msg_id));
+	m.time_ms = env->received_ms > 0 ? env->received_ms : util_now_ms();
+	util_strlcpy(m.action, action >= 0 && action < 5 ? action_names[action] : "", sizeof(m.action));
+	m.score = r->score;
+	util_strlcpy(m.subject, ctx->msg->subject ? ctx->msg->subject : "", sizeof(m.subject));
+	m.recipients = (int)env->nrcpt;
+	rcpts = xcalloc(env->nrcpt + 1, sizeof(*rcpts));
+	for (size_t i = 0; reached && i < env->nrcpt; i++)
+		rcpts[n++] = env->rcpt[i].addr;
+	pthread_mutex_lock(&f->lock);
+	if (f->st == NULL && !f->warned) {
+		f->st = store_open(f->dbpath, err, sizeof(err));
+		if (f->st == NULL) {
+			log_warn("forward: sent-mail history off: %s", err);
+			f->warned = 1;
+		}
+	}
+	if (f->st != NULL && store_user_sent_add(f->st, login, &m, rcpts, n) < 0 && !f->warned) {
+		log_warn("forward: sent-mail history: %s", store_errmsg(f->st));
+		f->warned = 1;
+	}
+	pthread_mutex_unlock(&f->lock);
+	free(rcpts);
+}
+
+const struct detector detect_forward = {
+	.name = "forward",
+	.symbols = symbols,
+	.init = forward_init,
+	.scan = forward_scan,
+	.free = forward_free,
+	.verdict = forward_verdict,
+};
