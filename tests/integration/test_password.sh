@@ -32,7 +32,9 @@ $S password check --user taro@example.jp > "$T/out1" 2>&1 < "$T/in" &
 pid=$!
 PIDS="$PIDS $pid"
 exec 3> "$T/in"
-wait_for 5 test -r /proc/$pid/cmdline || fail "process visible"
+# (the forked shell shows its own arguments until it has exec'ed sekisho)
+wait_for 10 sh -c "tr '\\0' ' ' < /proc/$pid/cmdline | grep -q 'password check'" ||
+	fail "the process is not visible as sekisho password check"
 tr '\0' ' ' < /proc/$pid/cmdline > "$T/cmdline"
 check "argv has the command" grep -q "password check" "$T/cmdline"
 printf '%s\n' "$GOOD" >&3
