@@ -24,7 +24,7 @@ valgrind
 
 # Peers for bench/accuracy.sh only (BENCH=1), so that "make test" stays light.
 BENCH_PACKAGES="
-bogofilter spamassassin spamd spamc rspamd redis-server
+bogofilter spamassassin spamd spamc rspamd redis-server wrk
 "
 if [ "${BENCH:-0}" = "1" ]; then
 	PACKAGES="$PACKAGES $BENCH_PACKAGES"
