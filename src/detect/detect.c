@@ -17,6 +17,7 @@
 #include "detect/detect_bayes.h"
 #include "detect/detect_phish.h"
 #include "detect/detect_attach.h"
+#include "detect/detect_dlp.h"
 #include "util/log.h"
 
 #include <math.h>
@@ -46,6 +47,7 @@ static const struct detector *const registry[] = {
 	&detect_phish,		/* after auth: reads DMARC's verdict */
 	&detect_dnsbl,
 	&detect_attach,
+	&detect_dlp,		/* outbound mail (dlp_inbound: all) */
 	&detect_bayes,		/* last: autolearn reads the other checks' score */
 };
 

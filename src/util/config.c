@@ -30,6 +30,7 @@ static const char *const tls_level_choices[] = { "none", "may", "encrypt", NULL 
 static const char *const line_ending_choices[] = { "strict", "normalize", NULL };
 static const char *const attachment_action_choices[] = { "quarantine", "strip", NULL };
 static const char *const clamav_engine_choices[] = { "libclamav", "clamd", "off", NULL };
+static const char *const wide_external_choices[] = { "hold", "bcc", NULL };
 
 static const struct config_option options[] = {
 	OPT(state_dir, CONFIG_STR, "state",
@@ -178,6 +179,27 @@ static const struct config_option options[] = {
 	    "an archive that expands more than this many times its size (past 10 MiB) gives ARCHIVE_BOMB"),
 	OPT(archive_try_passwords, CONFIG_BOOL, "yes",
 	    "try the passwords written in the message body on encrypted archives"),
+	OPT(dlp_inbound, CONFIG_BOOL, "no",
+	    "run the DLP checks (DLP_*) on inbound mail too, not only on outbound mail"),
+	OPT(dlp_keywords, CONFIG_LIST, "",
+	    "more DLP keywords (DLP_KEYWORD) besides rules_dir/dlp/keywords.txt"),
+	OPT(dlp_patterns, CONFIG_STR, "",
+	    "DLP patterns as NAME:regex (ICU, case-insensitive), separated by white space before the"
+	    " next NAME: (DLP_PATTERN); more in rules_dir/dlp/patterns.txt"),
+	OPT(dlp_max_text, CONFIG_SIZE, "2m",
+	    "text read by the DLP checks per message (subject, body, text attachments)"),
+	OPT(outbound_many_external, CONFIG_INT, "10",
+	    "outbound mail to more external addresses than this gives OUT_MANY_EXTERNAL"),
+	OPT(outbound_wide_domains, CONFIG_INT, "3",
+	    "outbound mail with external addresses of more domains than this in To/Cc gives"
+	    " OUT_WIDE_EXTERNAL"),
+	OPT_ENUM(wide_external_action, "hold", wide_external_choices,
+	    "OUT_WIDE_EXTERNAL: hold (policy decides) or bcc (the external To/Cc addresses are"
+	    " removed from the headers; the envelope is kept)"),
+	OPT(outbound_frequent_count, CONFIG_INT, "3",
+	    "messages sent to a domain before its lookalikes give OUT_LOOKALIKE_RECIPIENT"),
+	OPT(outbound_history_warmup, CONFIG_TIME, "7d",
+	    "how long the recipient history must have been kept before OUT_FIRST_* count"),
 	OPT(bayes_enable, CONFIG_BOOL, "yes",
 	    "run the learning spam classifier (BAYES_SPAM, BAYES_HAM, BAYES_UNSURE) once it has learned"),
 	OPT(bayes_spam_threshold, CONFIG_SCORE, "0.9",

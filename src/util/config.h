@@ -115,6 +115,17 @@ struct config {
 	int64_t archive_max_ratio;		/* expanded / compressed */
 	int64_t archive_try_passwords;	/* bool: passwords written in the body */
 
+	/* outbound recipients and DLP (detect_outbound.c, detect_dlp.c) */
+	int64_t dlp_inbound;		/* bool: DLP on inbound mail too */
+	char **dlp_keywords;		/* more keywords (rules_dir/dlp/keywords.txt) */
+	char *dlp_patterns;		/* "NAME:regex NAME:regex" (ICU) */
+	int64_t dlp_max_text;		/* bytes of text DLP reads per message */
+	int64_t outbound_many_external;	/* OUT_MANY_EXTERNAL above this many */
+	int64_t outbound_wide_domains;	/* OUT_WIDE_EXTERNAL above this many domains */
+	char *wide_external_action;	/* hold or bcc */
+	int64_t outbound_frequent_count;	/* messages that make a domain frequent */
+	int64_t outbound_history_warmup;	/* seconds of history before FIRST_* count */
+
 	/* symbol scores: "score.NAME = value" lines */
 	struct config_score *scores;
 	size_t nscores;
