@@ -7,6 +7,7 @@
  * is put into a banner, so a banner cannot be used to inject markup.
  */
 #include "policy/policy.h"
+#include "detect/detect_outbound.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -328,6 +329,11 @@ decide(const struct policy *p, const struct scan_ctx *ctx, const struct scan_res
 		ch->text_banner = xstrdup(text_external);
 		ch->html_banner = xstrdup(html_external);
 	}
+	/* wide external mail: the recipients stop seeing each other; the
+	 * envelope, and so the delivery, is unchanged */
+	if (ctx->outbound && strcmp(cfg->wide_external_action, "bcc") == 0 &&
+	    result_has(shown, "OUT_WIDE_EXTERNAL"))
+		ch->bcc_addrs = outbound_bcc_addrs(cfg, ctx->msg);
 }
 
 void
@@ -341,5 +347,8 @@ policy_changes_clear(struct policy_changes *ch)
 	free(ch->html_banner);
 	free(ch->strip_parts);
 	free(ch->strip_notice);
+	for (char **p = ch->bcc_addrs; p && *p; p++)
+		free(*p);
+	free(ch->bcc_addrs);
 	memset(ch, 0, sizeof(*ch));
 }

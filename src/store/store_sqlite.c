@@ -151,6 +151,18 @@ static const char *const migrations[] = {
 	"  expires_ms INTEGER NOT NULL,"
 	"  used_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
 	"CREATE INDEX hold_tokens_msg ON hold_tokens(msg_id);",
+	/* 6: whom each sender mails (detect_outbound.c first recipient and
+	 * lookalike checks; store_sqlite_recipients.c). */
+	"CREATE TABLE out_recipients ("
+	"  sender TEXT NOT NULL,"
+	"  rcpt TEXT NOT NULL,"
+	"  org TEXT NOT NULL,"
+	"  domain TEXT NOT NULL,"
+	"  first_ms INTEGER NOT NULL,"
+	"  last_ms INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (sender, rcpt)) WITHOUT ROWID;"
+	"CREATE INDEX out_recipients_org ON out_recipients(org, domain);",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 
