@@ -30,6 +30,9 @@ static const char *const tls_level_choices[] = { "none", "may", "encrypt", NULL 
 static const char *const line_ending_choices[] = { "strict", "normalize", NULL };
 static const char *const attachment_action_choices[] = { "quarantine", "strip", NULL };
 static const char *const clamav_engine_choices[] = { "libclamav", "clamd", "off", NULL };
+static const char *const deadline_action_choices[] = { "reject", "release", NULL };
+static const char *const notify_language_choices[] = { "ja", "en", NULL };
+static const char *const notify_charset_choices[] = { "iso-2022-jp", "utf-8", NULL };
 static const char *const wide_external_choices[] = { "hold", "bcc", NULL };
 
 static const struct config_option options[] = {
@@ -218,6 +221,32 @@ static const struct config_option options[] = {
 	    "score of the other checks from which a message is learned as spam"),
 	OPT(bayes_autolearn_ham_score, CONFIG_SCORE, "-2",
 	    "score of the other checks up to which a message is learned as ham"),
+	OPT(hold_time, CONFIG_TIME, "0",
+	    "how long outbound mail to outside recipients waits before delivery, so that the sender can recall it (0: no hold; the directory's hold_minutes overrides per user or group)"),
+	OPT(approval_rules, CONFIG_LIST, "",
+	    "risk weights of outbound symbols as SYMBOL:weight (OUT_EXTERNAL_ATTACHMENT:4 DLP_MYNUMBER:10 ...)"),
+	OPT(approval_threshold, CONFIG_SCORE, "10",
+	    "risk (sum of approval_rules weights) from which outbound mail waits for an approver (0: never)"),
+	OPT(confirm_threshold, CONFIG_SCORE, "0",
+	    "risk from which the sender must confirm the mail before it leaves (below approval_threshold; 0: never)"),
+	OPT(approval_approvers, CONFIG_LIST, "",
+	    "approvers of mail whose sender and group name none in the directory"),
+	OPT(approval_deadline, CONFIG_TIME, "24h",
+	    "how long an approval or a sender's confirmation waits before approval_deadline_action"),
+	OPT_ENUM(approval_deadline_action, "reject", deadline_action_choices,
+	    "what happens to mail nobody decided on by the deadline: reject or release"),
+	OPT(approval_reminder, CONFIG_TIME, "4h",
+	    "remind the approvers this long before the deadline (0: no reminder)"),
+	OPT(console_url, CONFIG_STR, "https://localhost:8025",
+	    "base URL of the console, for the signed links in notification mails"),
+	OPT(templates_dir, CONFIG_STR, SEKISHO_TEMPLATES_DIR,
+	    "notification templates (notify/KIND.ja.txt, notify/KIND.en.txt), editable by the admin"),
+	OPT_ENUM(notify_language, "ja", notify_language_choices,
+	    "language of notification mails for people the directory gives none"),
+	OPT_ENUM(notify_charset, "iso-2022-jp", notify_charset_choices,
+	    "character set of Japanese notification mails (English ones are UTF-8)"),
+	OPT(notify_from, CONFIG_STR, "",
+	    "From: address of notification mails (empty: postmaster@myhostname)"),
 };
 
 const struct config_option *

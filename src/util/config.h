@@ -126,6 +126,21 @@ struct config {
 	int64_t outbound_frequent_count;	/* messages that make a domain frequent */
 	int64_t outbound_history_warmup;	/* seconds of history before FIRST_* count */
 
+	/* outbound holds and approvals (src/outbound, src/notify) */
+	int64_t hold_time;		/* seconds outbound mail to outside waits (0: off) */
+	char **approval_rules;		/* "SYMBOL:weight" */
+	double approval_threshold;	/* risk from which an approver decides (0: off) */
+	double confirm_threshold;	/* risk from which the sender confirms (0: off) */
+	char **approval_approvers;	/* approvers when the directory names none */
+	int64_t approval_deadline;	/* seconds an approval waits */
+	char *approval_deadline_action;	/* reject or release */
+	int64_t approval_reminder;	/* seconds before the deadline (0: none) */
+	char *console_url;		/* base of the signed links */
+	char *templates_dir;		/* notification templates (notify/KIND.LANG.txt) */
+	char *notify_language;		/* ja or en, when the directory says nothing */
+	char *notify_charset;		/* iso-2022-jp or utf-8 for Japanese notices */
+	char *notify_from;		/* From: of notification mails (empty: postmaster@myhostname) */
+
 	/* symbol scores: "score.NAME = value" lines */
 	struct config_score *scores;
 	size_t nscores;
