@@ -10,6 +10,7 @@
  * STATE_DIR/sekishod.lock keeps two daemons off the same state.
  */
 #include "cmd/common.h"
+#include "outbound/outbound.h"
 #include "queue/queue.h"
 #include "smtp/smtp_server.h"
 #include "util/log.h"
@@ -89,6 +90,7 @@ main(int argc, char **argv)
 	struct event *mq_ev, *sig_term, *sig_int;
 	struct mainq *mq;
 	struct queue *q;
+	struct outbound_rules *dir_rules;
 	struct smtp_server *srv;
 	enum log_level level = LOG_LEVEL_INFO;
 	char err[512];
@@ -122,6 +124,10 @@ main(int argc, char **argv)
 	event_add(sig_term, NULL);
 	event_add(sig_int, NULL);
 
+	/* the recipient checks see the directory's lists (src/outbound) */
+	if ((dir_rules = outbound_rules_new(cfg, err, sizeof(err))) == NULL)
+		fatal("sekishod: %s", err);
+	outbound_directory_hook(dir_rules);
 	q = queue_start(cfg, mq, err, sizeof(err));
 	if (q == NULL)
 		fatal("sekishod: %s", err);
@@ -135,6 +141,8 @@ main(int argc, char **argv)
 	smtp_server_close_listeners(srv);
 	smtp_server_free(srv);
 	queue_stop(q);
+	outbound_directory_hook(NULL);
+	outbound_rules_free(dir_rules);
 	event_free(mq_ev);
 	event_free(sig_term);
 	event_free(sig_int);

@@ -89,6 +89,15 @@ void outbound_person_clear(struct outbound_person *p);
 /* Is addr outside, after expanding directory lists (st may be NULL:
  * local_domains only)?  1 yes, 0 no. */
 int outbound_is_external(struct store *st, const struct config *cfg, const char *addr);
+/* For a list of the directory: 1 when a member (at any depth) is outside,
+ * 0 when none is; -1 when addr is no list of ours. */
+int outbound_list_external(struct store *st, const struct config *cfg, const char *addr);
+/*
+ * sekishod: let the outbound recipient checks (detect_outbound.c) see the
+ * directory's lists, through rules' connection (NULL: remove the hook).
+ * Call before scans start and after they end.
+ */
+void outbound_directory_hook(struct outbound_rules *rules);
 
 /* ---- holds ---- */
 

@@ -359,13 +359,29 @@ outbound_person_get(struct store *st, const struct config *cfg, const char *addr
 	return rc;
 }
 
+/* Is the address's domain one of local_domains or below one? */
+static int
+local_address(const struct config *cfg, const char *addr)
+{
+	const char *d = envelope_domain(addr);
+	size_t dl = strlen(d);
+
+	for (char **p = cfg->local_domains; p && *p; p++) {
+		size_t l = strlen(*p);
+		if (util_strcasecmp(*p, d) == 0 ||
+		    (dl > l && d[dl - l - 1] == '.' && util_strcasecmp(*p, d + dl - l) == 0))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 external_at(struct store *st, const struct config *cfg, const char *addr, int depth)
 {
 	struct dir_entry l;
 	int ext = 0;
 
-	if (!config_is_local_domain(cfg, envelope_domain(addr)))
+	if (!local_address(cfg, addr))
 		return 1;
 	if (st == NULL || depth >= LIST_DEPTH || store_dir_get(st, DIR_LIST, addr, &l) != 0)
 		return 0;
@@ -383,5 +399,16 @@ external_at(struct store *st, const struct config *cfg, const char *addr, int de
 int
 outbound_is_external(struct store *st, const struct config *cfg, const char *addr)
 {
+	return external_at(st, cfg, addr, 0);
+}
+
+int
+outbound_list_external(struct store *st, const struct config *cfg, const char *addr)
+{
+	struct dir_entry l;
+
+	if (st == NULL || !local_address(cfg, addr) || store_dir_get(st, DIR_LIST, addr, &l) != 0)
+		return -1;
+	dir_entry_clear(&l);
 	return external_at(st, cfg, addr, 0);
 }

@@ -23,6 +23,7 @@
  * A recalled or refused message's row is removed first, then its spool
  * file, as the queue does for every deletion.
  */
+#include "detect/detect_outbound.h"
 #include "message/message.h"
 #include "notify/notify.h"
 #include "outbound/outbound.h"
@@ -282,15 +283,26 @@ outcome_notice(const struct ctx *c, const struct store_hold *h)
 	return rc;
 }
 
-/* A refused message's row, then its file. */
+/*
+ * After a decision: a released message's recipients go into the sender's
+ * recipient history (they are known from now on); a refused message's
+ * row goes, then its file.  The tick runs before the scheduler picks due
+ * messages, so a released message is normally still in the store here.
+ */
 static int
 purge(const struct ctx *c, const struct store_hold *h)
 {
+	struct envelope *env = NULL;
 	struct queue_info qi;
 	int rc;
 
 	memset(&qi, 0, sizeof(qi));
-	rc = store_msg_get(c->st, h->msg_id, NULL, &qi);
+	rc = store_msg_get(c->st, h->msg_id, &env, &qi);
+	if (rc == 0 && qi.state != MSG_DONE && strcmp(h->kind, "admin") != 0 &&
+	    outbound_note_recipients(c->st, c->cfg, env, NULL, c->now) < 0)
+		log_warn("outbound: recipient history not written for id=%s: %s", h->msg_id,
+		    store_errmsg(c->st));
+	envelope_free(env);
 	if (rc == 0 && qi.state == MSG_DONE) {
 		if (store_msg_delete(c->st, h->msg_id) < 0)
 			rc = -1;

@@ -19,6 +19,7 @@
  * on every scan worker); it is opened on first use by a recording scan,
  * never by `sekisho scan`.
  */
+#include "detect/detect_outbound.h"
 #include "outbound/outbound.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -171,4 +172,24 @@ outbound_assess(struct outbound_rules *rules, const struct scan_ctx *ctx,
 		a->hold_ms = person.hold_ms;
 	}
 	outbound_person_clear(&person);
+}
+
+/* The recipient checks' internal hook: a list of ours is internal when no
+ * member is outside; anything else is left to the domains. */
+static int
+directory_internal(const char *addr, void *arg)
+{
+	struct outbound_rules *r = arg;
+	int ext;
+
+	pthread_mutex_lock(&r->lock);
+	ext = outbound_list_external(rules_store(r), r->cfg, addr);
+	pthread_mutex_unlock(&r->lock);
+	return ext < 0 ? -1 : !ext;
+}
+
+void
+outbound_directory_hook(struct outbound_rules *rules)
+{
+	outbound_set_internal_hook(rules ? directory_internal : NULL, rules);
 }
