@@ -449,6 +449,57 @@ test_wide_external(void **state)
 	config_free(cfg);
 }
 
+/* The rewrite itself: groups, encoded names, folded fields, other fields
+ * byte for byte. */
+static void
+test_drop_addrs_rewrite(void **state)
+{
+	static const char raw[] =
+	    "From: taro@example.co.jp\r\n"
+	    "To: =?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= <yamada@example.co.jp>,\r\n"
+	    "\tPartner <P@Partner.example.jp>\r\n"
+	    "Cc: team: x@other.example.com, hanako@example.co.jp;\r\n"
+	    "X-Keep:   spacing  kept\r\n"
+	    "Subject: hi\r\n"
+	    "\r\n"
+	    "body to: p@partner.example.jp\r\n";
+	static const char *const drop[] = { "p@partner.example.jp", "x@other.example.com", NULL };
+	struct message_rewrite rw = { NULL, NULL, NULL, NULL, NULL, drop };
+	struct message *m = message_parse(raw, sizeof(raw) - 1, NULL);
+	char *out, *body;
+	size_t len = 0;
+
+	(void)state;
+	out = message_rewrite(m, &rw, &len);
+	assert_non_null(out);
+	body = strstr(out, "\r\n\r\n");
+	assert_non_null(body);
+	/* the body is not touched */
+	assert_string_equal(body, "\r\n\r\nbody to: p@partner.example.jp\r\n");
+	*body = '\0';
+	assert_null(strstr(out, "artner.example.jp"));
+	assert_null(strstr(out, "other.example.com"));
+	assert_non_null(strstr(out, "yamada@example.co.jp"));
+	assert_non_null(strstr(out, "hanako@example.co.jp"));
+	assert_non_null(strstr(out, "team:"));
+	assert_non_null(strstr(out, "\r\nX-Keep:   spacing  kept\r\n"));
+	assert_non_null(strstr(out, "From: taro@example.co.jp\r\n"));
+	free(out);
+	/* the display name survives, decoded the same */
+	{
+		struct message *m2;
+
+		out = message_rewrite(m, &rw, &len);
+		m2 = message_parse(out, len, NULL);
+		assert_int_equal(m2->nto, 1);
+		assert_string_equal(m2->to[0].display, "山田");
+		assert_string_equal(m2->to[0].addr, "yamada@example.co.jp");
+		message_free(m2);
+		free(out);
+	}
+	message_free(m);
+}
+
 static int
 rm_tree(void)
 {
@@ -483,6 +534,7 @@ main(void)
 		cmocka_unit_test(test_lookalike_table),
 		cmocka_unit_test(test_lookalike_through_history),
 		cmocka_unit_test(test_wide_external),
+		cmocka_unit_test(test_drop_addrs_rewrite),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
