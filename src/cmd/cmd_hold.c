@@ -1,5 +1,6 @@
 /*
  * cmd_hold.c - sekisho hold list [--all] | show ID | cancel ID | release ID
+ *                            | link URL [--comment TEXT]
  *
  * Held outbound mail (src/outbound): list shows what still waits (--all:
  * every hold on record, decided ones with who decided); cancel recalls a
@@ -7,6 +8,10 @@
  * sends it now (a running sekishod delivers it within queue_scan_interval).
  * The same outbound_act() decides as the signed links do, so a hold can be
  * decided once, by whoever comes first.
+ *
+ * link takes a signed link from a notice (".../link/TOKEN?action=ACTION")
+ * and does what clicking it does, through outbound_link_act(): for an
+ * admin acting on a user's behalf, and for tests of the links end to end.
  */
 #include "cmd/cmd.h"
 #include "cmd/common.h"
@@ -90,6 +95,49 @@ cmd_hold_act(struct store *st, const char *id, const char *action, const char *c
 	return 0;
 }
 
+/* Split ".../link/TOKEN?action=ACTION" (or "TOKEN ACTION" parts). */
+static int
+parse_link(const char *url, char *token, size_t tlen, char *action, size_t alen)
+{
+	const char *t = strstr(url, "/link/"), *q;
+
+	t = t ? t + 6 : url;
+	q = strstr(t, "?action=");
+	if (q == NULL || (size_t)(q - t) >= tlen || strlen(q + 8) >= alen)
+		return -1;
+	memcpy(token, t, (size_t)(q - t));
+	token[q - t] = '\0';
+	snprintf(action, alen, "%s", q + 8);
+	return 0;
+}
+
+static int
+link_act(struct store *st, int argc, char **argv)
+{
+	char token[128], action[32];
+	const char *comment = NULL;
+	int rc;
+
+	if (argc > 3 && strcmp(argv[2], "--comment") == 0)
+		comment = argv[3];
+	if (parse_link(argv[1], token, sizeof(token), action, sizeof(action)) < 0) {
+		fprintf(stderr, "sekisho: not a sekisho link: %s\n", argv[1]);
+		return 2;
+	}
+	rc = outbound_link_act(st, token, action, NULL, comment);
+	if (rc < 0) {
+		fprintf(stderr, "sekisho: %s\n", store_errmsg(st));
+		return 1;
+	}
+	if (rc == 1) {
+		fprintf(stderr, "sekisho: the link is unknown, used, expired, or its mail is no "
+		    "longer held\n");
+		return 1;
+	}
+	printf("%s: done\n", action);
+	return 0;
+}
+
 static int
 show(struct store *st, const char *id)
 {
@@ -135,7 +183,8 @@ int
 cmd_hold(const struct config *cfg, int argc, char **argv)
 {
 	static const char use[] =
-	    "usage: sekisho hold list [--all] | show ID | cancel ID | release ID\n";
+	    "usage: sekisho hold list [--all] | show ID | cancel ID | release ID |\n"
+	    "       link URL [--comment TEXT]\n";
 	struct store *st = NULL;
 	struct spool *sp = NULL;
 	const char *sub = argc > 0 ? argv[0] : "";
@@ -160,6 +209,8 @@ cmd_hold(const struct config *cfg, int argc, char **argv)
 		}
 	} else if (strcmp(sub, "show") == 0) {
 		rc = show(st, argv[1]);
+	} else if (strcmp(sub, "link") == 0) {
+		rc = link_act(st, argc, argv);
 	} else if (strcmp(sub, "cancel") == 0 || strcmp(sub, "release") == 0) {
 		rc = cmd_hold_act(st, argv[1], sub, NULL);
 	} else {

@@ -38,6 +38,7 @@ static const char usage[] =
     "  scan [OPTIONS] FILE|DIR|-   run the analysis offline (see docs/scan.md)\n"
     "  quarantine list | show ID | release ID | delete ID\n"
     "  hold list | show ID | cancel ID | release ID   held outbound mail\n"
+    "  hold link URL         do what a signed link from a notice does\n"
     "  approval list | approve ID | reject ID [--comment TEXT]\n"
     "  directory import [--replace] FILE.csv | list   users, groups, lists\n"
     "  symbols [--markdown]  every symbol with its score and meaning\n"

@@ -12,6 +12,9 @@
 #    arrives exactly once and the sender is told; rejected it never
 #    arrives and the sender gets the outcome with the comment
 #  - the deadline: a reminder, then the configured outcome (reject, release)
+#  - the signed links of the notices (through `sekisho hold link`, the call
+#    the console makes): cancel works once, the other link then fails; the
+#    sender confirms a mail of the lower tier with its send link
 . "$(dirname "$0")/lib.sh"
 
 command -v swaks >/dev/null || skip "swaks is not installed"
@@ -66,6 +69,11 @@ for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
 PY
 }
 
+# link KIND RCPT QID ACTION: the signed link for ACTION in that notice
+link() {
+	notice "$1" "$2" "$3" | grep -Eo "https://[^ ]*/link/[A-Za-z0-9_-]{43}\?action=$4" | head -1
+}
+
 start_sekishod $COMMON -o hold_time=6s
 
 cat >"$T/dir.csv" <<'EOF'
@@ -99,6 +107,21 @@ check "the notice lists the recipient and the signed links" \
 check "hold cancel recalls it" sekisho hold cancel "$A1"
 check "a cancelled hold cannot be released" sh -c "! '$SEKISHO' -o state_dir='$T/state' hold release '$A1' 2>/dev/null"
 
+# the notice's own links
+send k1 bob@partner.example
+wait_for 10 sh -c "[ -n \"\$('$SEKISHO' -o state_dir='$T/state' hold list | grep 'k1')\" ]" ||
+	fail "k1 is not held"
+K1=$(qid k1)
+wait_for 10 sh -c "[ -n \"\$(grep -ls '$K1' '$SINK/taro@sekisho.test/new/'* 2>/dev/null)\" ]" ||
+	fail "no notice for k1"
+K1_CANCEL=$(link hold taro@sekisho.test "$K1" cancel)
+K1_SEND=$(link hold taro@sekisho.test "$K1" release)
+[ -n "$K1_CANCEL" ] && [ -n "$K1_SEND" ] || fail "the k1 notice has no links"
+check "the cancel link of the notice recalls the mail" sekisho hold link "$K1_CANCEL"
+check "the cancel link works only once" sh -c "! '$SEKISHO' -o state_dir='$T/state' hold link '$K1_CANCEL' 2>/dev/null"
+check "the send link is dead once the mail is recalled" sh -c "! '$SEKISHO' -o state_dir='$T/state' hold link '$K1_SEND' 2>/dev/null"
+check "a link with a changed token does nothing" sh -c "! '$SEKISHO' -o state_dir='$T/state' hold link '$(echo "$K1_SEND" | sed 's,/link/.,/link/x,')' 2>/dev/null"
+
 # ---- release now; automatic release; inside mail not held ----
 send b1 bob@partner.example
 wait_for 10 sh -c "[ -n \"\$('$SEKISHO' -o state_dir='$T/state' hold list | grep 'b1')\" ]" ||
@@ -122,7 +145,8 @@ wait_for 12 sh -c "[ \$(grep -ls '^Message-Id: <c1@test>' '$SINK/bob@partner.exa
 	fail "c1 was not released after the hold time"
 T_C1_DONE=$(date +%s)
 check "the automatic release came after the hold time" [ $((T_C1_DONE - T_C1)) -ge 5 ]
-check "the cancelled mail never arrived" [ "$(delivered a1 bob@partner.example)" -eq 0 ]
+check "the cancelled mails never arrived" \
+	sh -c "[ $(delivered a1 bob@partner.example) -eq 0 ] && [ $(delivered k1 bob@partner.example) -eq 0 ]"
 check "the cancelled mail's spool file is gone" [ ! -e "$T/state/spool/queue/$A1" ]
 check "hold list --all shows who cancelled it" \
 	sh -c "'$SEKISHO' -o state_dir='$T/state' hold list --all | grep '$A1' | grep -q 'cancelled.*by cli:'"
@@ -170,7 +194,7 @@ wait_for 5 sh -c "[ -n \"\$(grep -ls 'X-Sekisho-Notice: outcome' '$SINK/taro@sek
 	fail "no outcome notice for the approval"
 notice outcome taro@sekisho.test "$E1" >"$T/e1.out"
 check "the sender is told: approved, by whom, the comment" \
-	sh -c "grep -q '承認され、送信されました' '$T/e1.out' && grep -q '確認済み' '$T/e1.out'"
+	sh -c "grep -q '承認され、送信されました' '$T/e1.out' && grep -q '判断: cli:' '$T/e1.out' && grep -q '確認済み' '$T/e1.out'"
 check "a second approval is refused" sh -c "! '$SEKISHO' -o state_dir='$T/state' approval approve '$E1' 2>/dev/null"
 
 send f1 bob@partner.example "$T/quote.pdf"
@@ -207,6 +231,28 @@ notice outcome taro@sekisho.test "$G1" >"$T/g1.out"
 check "the sender is told it was not approved in time" grep -q '期限までに承認されなかった' "$T/g1.out"
 sleep 1
 check "the expired mail never arrived" [ "$(delivered g1 bob@partner.example)" -eq 0 ]
+
+# ---- the lower tier: the sender confirms with the link ----
+stop_sekishod
+start_sekishod -o network_checks=no -o local_domains=sekisho.test \
+	-o approval_rules=OUT_EXTERNAL_ATTACHMENT:5 -o approval_threshold=10 -o confirm_threshold=5
+send m1 bob@partner.example "$T/quote.pdf"
+wait_for 10 sh -c "'$SEKISHO' -o state_dir='$T/state' hold list | grep 'm1' | grep -q confirm" ||
+	fail "m1 does not wait for the sender's confirmation"
+M1=$(qid m1)
+wait_for 10 sh -c "[ -n \"\$(grep -l 'X-Sekisho-Notice: confirm' \$(grep -ls '$M1' '$SINK/taro@sekisho.test/new/'* 2>/dev/null) 2>/dev/null)\" ]" ||
+	fail "no confirmation request to the sender"
+notice confirm taro@sekisho.test "$M1" >"$T/m1.req"
+check "the confirmation request: Japanese, why, send and cancel links" \
+	sh -c "grep -q '送信前に確認が必要です' '$T/m1.req' && grep -q 'OUT_EXTERNAL_ATTACHMENT(5)' '$T/m1.req' && grep -q 'action=cancel' '$T/m1.req'"
+M1_SEND=$(link confirm taro@sekisho.test "$M1" confirm)
+[ -n "$M1_SEND" ] || fail "the confirmation request has no send link"
+check "nobody else decides for the sender: no approval request" \
+	[ -z "$(grep -ls "$M1" "$SINK/boss@sekisho.test/new/"* 2>/dev/null)" ]
+check "the sender confirms with the link" sekisho hold link "$M1_SEND"
+wait_for 5 sh -c "[ \$(grep -ls '^Message-Id: <m1@test>' '$SINK/bob@partner.example/new/'* 2>/dev/null | wc -l) -eq 1 ]" ||
+	fail "the confirmed mail did not leave"
+ok "the confirmed mail leaves"
 
 stop_sekishod
 start_sekishod $COMMON -o approval_deadline=3s -o approval_reminder=0 \
