@@ -57,7 +57,7 @@
 #define KW_AFTER	40
 #define BANK_BEFORE	36	/* 普通 口座番号: ... up to the number */
 #define BRANCH_BEFORE	120	/* 支店 before the account */
-#define REGEX_TIME_LIMIT 2000	/* ICU match steps (about milliseconds) */
+#define REGEX_TIME_LIMIT 200	/* ICU match steps (each about a millisecond) */
 #define REGEX_MAX_HITS	1000
 
 static const struct symbol_def symbols[] = {
