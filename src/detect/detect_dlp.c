@@ -516,25 +516,24 @@ scan_keywords(const struct dlp_rules *dr, const char *t, size_t len, struct dlp_
 
 /* ---- admin patterns ---- */
 
+/* A match shown as stars and its last characters (4 of a long match, half
+ * of a short one), never cutting a UTF-8 sequence. */
 static void
 mask_match(const char *s, size_t n, char *out, size_t outlen)
 {
-	size_t keep = n > 8 ? 4 : n / 2, o = 0;
+	char *copy = g_utf8_make_valid(s, (gssize)n);
+	glong chars = g_utf8_strlen(copy, -1);
+	glong keep = chars > 8 ? 4 : chars / 2, stars = chars - keep;
+	const char *tail = g_utf8_offset_to_pointer(copy, stars);
 
-	/* stars for all but the last few bytes; a cut UTF-8 sequence is
-	 * dropped rather than shown half */
-	for (size_t i = 0; i + keep < n && o + 1 < outlen && o < 16; i++)
-		out[o++] = '*';
-	for (size_t i = n - keep; i < n && o + 1 < outlen; i++)
-		if (!((unsigned char)s[i] >= 0x80 && i == n - keep))
-			out[o++] = s[i];
-	out[o] = '\0';
+	snprintf(out, outlen, "%.*s%s", (int)(stars < 12 ? stars : 12), "************", tail);
 	if (!g_utf8_validate(out, -1, NULL)) {
 		const char *end;
 
 		g_utf8_validate(out, -1, &end);
 		out[end - out] = '\0';
 	}
+	g_free(copy);
 }
 
 static void

@@ -63,7 +63,7 @@ struct dlp_rules *dlp_rules_new(const struct config *cfg, char *err, size_t errl
 void dlp_rules_free(struct dlp_rules *dr);
 
 /* Scan text that is phish_fold()ed already (NFKC, case-folded: full-width
- * digits are ASCII).  f is cleared first. */
+ * digits are ASCII): len bytes with a NUL at len.  f is cleared first. */
 void dlp_scan_folded(const struct dlp_rules *dr, const char *folded, size_t len,
     struct dlp_findings *f);
 /* The same over UTF-8 text as written (folds it first). */

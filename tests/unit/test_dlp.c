@@ -223,8 +223,18 @@ test_patterns_and_keywords_option(void **state)
 	dlp_scan_text(dr, "契約番号 AB12345 を参照", &f);
 	assert_int_equal(f.k[DLP_K_PATTERN].count, 1);
 	assert_string_equal(f.k[DLP_K_PATTERN].what, "CONTRACT");
+	assert_string_equal(f.k[DLP_K_PATTERN].sample, "********2345");
 	dlp_scan_text(dr, "emp-12345 only five digits", &f);
 	assert_int_equal(f.k[DLP_K_PATTERN].count, 0);
+	/* a short match shows half of it, whole characters only */
+	dlp_rules_free(dr);
+	config_free(cfg);
+	cfg = make_cfg("dlp_keywords=プロジェクトひばり,Codename-X|dlp_patterns=CODE:秘密の合言葉\\S*");
+	dr = dlp_rules_new(cfg, err, sizeof(err));
+	assert_non_null(dr);
+	dlp_scan_text(dr, "秘密の合言葉です", &f);
+	assert_int_equal(f.k[DLP_K_PATTERN].count, 1);
+	assert_string_equal(f.k[DLP_K_PATTERN].sample, "****言葉です");
 	dlp_scan_text(dr, "ＰＲＯＪＥＣＴ プロジェクトひばり の件", &f);
 	assert_int_equal(f.k[DLP_K_KEYWORD].count, 1);
 	dlp_scan_text(dr, "re: codename-x plan", &f);
