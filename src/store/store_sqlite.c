@@ -163,6 +163,10 @@ static const char *const migrations[] = {
 	"  count INTEGER NOT NULL DEFAULT 1,"
 	"  PRIMARY KEY (sender, rcpt)) WITHOUT ROWID;"
 	"CREATE INDEX out_recipients_org ON out_recipients(org, domain);",
+	/* 7: the holds with something left to do, for the scheduler's tick
+	 * (store_hold_work), which would otherwise read every hold ever kept. */
+	"CREATE INDEX holds_open ON holds(created_ms, msg_id)"
+	"  WHERE status = 'held' OR outcome_notified = 0 OR purged = 0;",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 

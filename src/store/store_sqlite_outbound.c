@@ -377,12 +377,13 @@ store_hold_times(struct store *st, const char *id, int64_t deadline_at,
 }
 
 static const char sql_hold_work[] =
-    "SELECT " HOLD_COLUMNS " FROM holds WHERE"
+    "SELECT " HOLD_COLUMNS " FROM holds"
+    " WHERE (status = 'held' OR outcome_notified = 0 OR purged = 0) AND ("
     " (status = 'held' AND (notified = 0"
     "   OR (release_at > 0 AND release_at <= ?1)"
     "   OR (deadline_at > 0 AND deadline_at <= ?1)"
     "   OR (reminder_at > 0 AND reminder_at <= ?1 AND reminded = 0)))"
-    " OR (status <> 'held' AND (outcome_notified = 0 OR purged = 0))"
+    " OR (status <> 'held' AND (outcome_notified = 0 OR purged = 0)))"
     " ORDER BY created_ms, msg_id LIMIT ?2";
 
 int
