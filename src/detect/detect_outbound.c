@@ -55,6 +55,7 @@
 
 #define OB_CACHE_MS	60000
 #define OB_LIST_MAX	3	/* addresses named in a reason */
+#define OB_INLINE_IMAGE_MAX (64 * 1024)	/* an inline image smaller is no file */
 
 static const struct symbol_def symbols[] = {
 	{ "OUT_EXTERNAL_RCPT", 0.0, "outbound mail to an external recipient" },
@@ -485,17 +486,26 @@ ob_free(void *state)
 	free(os);
 }
 
+/*
+ * A file the sender attached: a part marked attachment, or one with a file
+ * name -- but not a small image shown inline (a logo in an HTML signature
+ * would make every mail "with an attachment"); a photo pasted inline is
+ * larger than OB_INLINE_IMAGE_MAX and counts.
+ */
 static int
 has_file(const struct message *m, const char **name)
 {
 	for (size_t i = 0; i < m->nparts; i++) {
 		const struct msg_part *p = &m->parts[i];
+		int marked = p->disposition != NULL && strcmp(p->disposition, "attachment") == 0;
 
-		if (p->is_attachment && (p->filename != NULL || (p->disposition != NULL &&
-		    strcmp(p->disposition, "attachment") == 0))) {
-			*name = p->filename != NULL ? p->filename : p->content_type;
-			return 1;
-		}
+		if (!p->is_attachment || (p->filename == NULL && !marked))
+			continue;
+		if (!marked && p->content_type != NULL &&
+		    strncmp(p->content_type, "image/", 6) == 0 && p->size < OB_INLINE_IMAGE_MAX)
+			continue;
+		*name = p->filename != NULL ? p->filename : p->content_type;
+		return 1;
 	}
 	return 0;
 }

@@ -169,7 +169,50 @@ test_external_many_attachment(void **state)
 	assert_non_null(sym(&run, "OUT_MANY_EXTERNAL"));
 	run_clear(&run);
 
-	/* inbound mail is not this check's */
+	config_free(cfg);
+}
+
+/* A logo in an HTML signature is no attachment; a file marked as one is. */
+static void
+test_inline_image_is_no_file(void **state)
+{
+	static const char *const disp[] = { "inline", "attachment" };
+	struct config *cfg = make_cfg(NULL);
+	struct pipeline *pl;
+	struct envelope *env = envelope_new();
+	char err[256];
+
+	(void)state;
+	pl = pipeline_new(cfg, err, sizeof(err));
+	assert_non_null(pl);
+	pipeline_set_record(pl, 0);
+	env->listener = xstrdup("outbound");
+	env->mail_from = xstrdup("taro@example.co.jp");
+	envelope_add_rcpt(env, "x@partner.example.jp", NULL, 0);
+	for (int i = 0; i < 2; i++) {
+		char *raw = xasprintf(
+		    "From: <taro@example.co.jp>\r\nTo: x@partner.example.jp\r\nSubject: s\r\n"
+		    "Message-ID: <logo@example.co.jp>\r\nMIME-Version: 1.0\r\n"
+		    "Content-Type: multipart/related; boundary=r\r\n\r\n"
+		    "--r\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n"
+		    "<p>hello<img src=\"cid:logo\"></p>\r\n"
+		    "--r\r\nContent-Type: image/png; name=\"logo.png\"\r\n"
+		    "Content-Disposition: %s; filename=\"logo.png\"\r\n"
+		    "Content-ID: <logo>\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+		    "iVBORw0KGgo=\r\n--r--\r\n", disp[i]);
+		struct scan_result r;
+		struct verdict v;
+
+		assert_int_equal(pipeline_run_mem(pl, env, raw, strlen(raw), &v, &r), 0);
+		assert_true(result_has(&r, "OUT_EXTERNAL_RCPT"));
+		if (result_has(&r, "OUT_EXTERNAL_ATTACHMENT") != i)
+			fail_msg("%s image: OUT_EXTERNAL_ATTACHMENT %d", disp[i], !i);
+		verdict_clear(&v);
+		scan_result_clear(&r);
+		free(raw);
+	}
+	envelope_free(env);
+	pipeline_free(pl);
 	config_free(cfg);
 }
 
@@ -529,6 +572,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_external_many_attachment),
+		cmocka_unit_test(test_inline_image_is_no_file),
 		cmocka_unit_test(test_first_recipient_and_domain),
 		cmocka_unit_test(test_warmup_and_held_mail),
 		cmocka_unit_test(test_lookalike_table),
