@@ -19,5 +19,20 @@ int cmd_account(const struct config *cfg, int argc, char **argv);
 /* The store of state_dir, created when missing; NULL after printing why. */
 struct store;
 struct store *audit_open_store(const struct config *cfg);
+int cmd_hold(const struct config *cfg, int argc, char **argv);
+int cmd_approval(const struct config *cfg, int argc, char **argv);
+int cmd_directory(const struct config *cfg, int argc, char **argv);
+
+/* Shared by cmd_hold.c and cmd_approval.c: one listing line per hold
+ * (a store_hold_foreach callback) and a decision with its message. */
+struct store;
+struct store_hold;
+struct cmd_hold_list {
+	struct store *st;
+	const char *kind;	/* only this kind, or NULL */
+	int n;
+};
+int cmd_hold_print(const struct store_hold *h, void *arg);
+int cmd_hold_act(struct store *st, const char *id, const char *action, const char *comment);
 
 #endif

@@ -37,6 +37,10 @@ static const char usage[] =
     "  queue delete ID       remove a message (no bounce)\n"
     "  scan [OPTIONS] FILE|DIR|-   run the analysis offline (see docs/scan.md)\n"
     "  quarantine list | show ID | release ID | delete ID\n"
+    "  hold list | show ID | cancel ID | release ID   held outbound mail\n"
+    "  hold link URL         do what a signed link from a notice does\n"
+    "  approval list | approve ID | reject ID [--comment TEXT]\n"
+    "  directory import [--replace] FILE.csv | list   users, groups, lists\n"
     "  symbols [--markdown]  every symbol with its score and meaning\n"
     "  user add LOGIN        add or replace an AUTH user; password on stdin\n"
     "  learn --spam|--ham|--forget PATH...  teach the spam classifier (files, dirs, mbox)\n"
@@ -379,6 +383,12 @@ main(int argc, char **argv)
 		rc = cmd_symbols(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "quarantine") == 0) {
 		rc = cmd_quarantine(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "hold") == 0) {
+		rc = cmd_hold(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "approval") == 0) {
+		rc = cmd_approval(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "directory") == 0) {
+		rc = cmd_directory(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "learn") == 0) {
 		rc = cmd_learn(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "password") == 0) {

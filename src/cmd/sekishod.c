@@ -11,6 +11,7 @@
  */
 #include "account/account_service.h"
 #include "cmd/common.h"
+#include "outbound/outbound.h"
 #include "queue/queue.h"
 #include "smtp/smtp_server.h"
 #include "util/log.h"
@@ -90,6 +91,7 @@ main(int argc, char **argv)
 	struct event *mq_ev, *sig_term, *sig_int;
 	struct mainq *mq;
 	struct queue *q;
+	struct outbound_rules *dir_rules;
 	struct smtp_server *srv;
 	struct account_service *acct;
 	enum log_level level = LOG_LEVEL_INFO;
@@ -124,6 +126,10 @@ main(int argc, char **argv)
 	event_add(sig_term, NULL);
 	event_add(sig_int, NULL);
 
+	/* the recipient checks see the directory's lists (src/outbound) */
+	if ((dir_rules = outbound_rules_new(cfg, err, sizeof(err))) == NULL)
+		fatal("sekishod: %s", err);
+	outbound_directory_hook(dir_rules);
 	q = queue_start(cfg, mq, err, sizeof(err));
 	if (q == NULL)
 		fatal("sekishod: %s", err);
@@ -141,6 +147,8 @@ main(int argc, char **argv)
 	smtp_server_close_listeners(srv);
 	smtp_server_free(srv);
 	queue_stop(q);
+	outbound_directory_hook(NULL);
+	outbound_rules_free(dir_rules);
 	event_free(mq_ev);
 	event_free(sig_term);
 	event_free(sig_int);

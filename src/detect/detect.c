@@ -18,6 +18,8 @@
 #include "detect/detect_phish.h"
 #include "detect/detect_attach.h"
 #include "detect/detect_forward.h"
+#include "detect/detect_dlp.h"
+#include "detect/detect_outbound.h"
 #include "util/log.h"
 
 #include <math.h>
@@ -48,6 +50,8 @@ static const struct detector *const registry[] = {
 	&detect_dnsbl,
 	&detect_attach,
 	&detect_forward,	/* outbound: mailbox rules forwarding outside */
+	&detect_dlp,		/* outbound mail (dlp_inbound: all) */
+	&detect_outbound,	/* outbound mail: recipients */
 	&detect_bayes,		/* last: autolearn reads the other checks' score */
 };
 

@@ -179,6 +179,9 @@ char *message_registrable_domain(const char *host);
  *  - text_banner / html_banner: put at the top of every text/plain and
  *    text/html body (UTF-8; each part keeps its charset where the banner can
  *    be expressed in it, otherwise the part is re-encoded as UTF-8).
+ *  - drop_addrs: addresses (lower-case, NULL-terminated) taken out of the
+ *    top-level To and Cc fields (wide_external_action = bcc); a To left
+ *    empty becomes "undisclosed-recipients:;", a Cc left empty goes.
  * Parts that are not changed keep their bytes.
  */
 struct message_rewrite {
@@ -187,6 +190,7 @@ struct message_rewrite {
 	const char *subject_prefix;
 	const char *text_banner;
 	const char *html_banner;
+	const char *const *drop_addrs;
 };
 char *message_rewrite(const struct message *msg, const struct message_rewrite *rw, size_t *len);
 

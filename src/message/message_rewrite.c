@@ -30,6 +30,13 @@
  * none).  When a parse limit was hit the numbering cannot be trusted and
  * nothing is stripped; the caller learns it from *stripped.
  *
+ * Moving addresses to Bcc (drop_addrs) rewrites only the To and Cc fields
+ * that hold one of them: the field is parsed as an address list, the
+ * addresses (also inside groups) are taken out and the rest is written
+ * back folded, display names RFC 2047 encoded; other fields keep their
+ * bytes.  The envelope is not the rewriter's: every recipient still gets
+ * the mail.
+ *
  * The result always has CRLF line endings.  NULL only when msg is NULL.
  */
 #include <stdlib.h>
@@ -527,6 +534,75 @@ banner_body(const struct message *msg, const struct message_rewrite *rw,
 	return body;
 }
 
+/* Take the listed mailboxes out of l, groups included.  How many. */
+static int
+prune_addrs(InternetAddressList *l, const char *const *drop)
+{
+	int removed = 0;
+
+	for (int i = internet_address_list_length(l) - 1; i >= 0; i--) {
+		InternetAddress *a = internet_address_list_get_address(l, i);
+
+		if (INTERNET_ADDRESS_IS_GROUP(a)) {
+			InternetAddressList *m = internet_address_group_get_members(
+			    (InternetAddressGroup *)a);
+
+			if (m != NULL)
+				removed += prune_addrs(m, drop);
+			continue;
+		}
+		if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+			const char *addr = internet_address_mailbox_get_addr((InternetAddressMailbox *)a);
+
+			for (size_t k = 0; addr != NULL && drop[k] != NULL; k++)
+				if (g_ascii_strcasecmp(addr, drop[k]) == 0) {
+					internet_address_list_remove_at(l, i);
+					removed++;
+					break;
+				}
+		}
+	}
+	return removed;
+}
+
+/*
+ * A To or Cc field without the drop_addrs addresses, into out.  0 when it
+ * holds none of them (the caller keeps its bytes), 1 when it was written
+ * anew or dropped.
+ */
+static int
+drop_field_addrs(struct mbuf *out, const char *name, size_t nlen, const char *raw,
+    size_t rlen, const char *const *drop)
+{
+	char *unf = mhdr_unfold(raw, rlen), *pre;
+	unsigned fl = 0;
+	InternetAddressList *l;
+	int removed;
+
+	pre = mhdr_addr_predecode(unf, &fl);
+	free(unf);
+	l = internet_address_list_parse(NULL, pre);
+	free(pre);
+	if (l == NULL)
+		return 0;
+	if ((removed = prune_addrs(l, drop)) > 0) {
+		if (internet_address_list_length(l) > 0) {
+			GString *s = g_string_new(NULL);
+
+			g_string_append_len(s, name, (gssize)nlen);
+			g_string_append(s, ": ");
+			internet_address_list_encode(l, NULL, s);
+			if (s->len == 0 || s->str[s->len - 1] != '\n')
+				g_string_append_c(s, '\n');
+			mbuf_add(out, s->str, s->len);
+			g_string_free(s, TRUE);
+		} else if (nlen == 2 && g_ascii_strncasecmp(name, "To", 2) == 0)
+			mbuf_adds(out, "To: undisclosed-recipients:;\r\n");
+	}
+	g_object_unref(l);
+	return removed > 0;
+}
+
 /* Bare LF (and a final line without an ending) to CRLF. */
 static char *
 to_crlf(const struct mbuf *in, size_t *len)
@@ -554,7 +630,7 @@ char *
 message_rewrite_strip(const struct message *msg, const struct message_rewrite *rw,
     struct message_strip *st, size_t *len)
 {
-	static const struct message_rewrite none = { NULL, NULL, NULL, NULL, NULL };
+	static const struct message_rewrite none = { NULL, NULL, NULL, NULL, NULL, NULL };
 	const struct msg_priv *pv;
 	const char *w;
 	struct mbuf out = { NULL, 0, 0 };
@@ -631,6 +707,11 @@ message_rewrite_strip(const struct message *msg, const struct message_rewrite *r
 		    listed_value(rw->remove, name, f.name_len, w + f.value, f.end - f.value))
 			continue;
 		if (root_hdrs != NULL && f.name_len >= 8 && g_ascii_strncasecmp(name, "Content-", 8) == 0)
+			continue;
+		if (rw->drop_addrs != NULL && f.name_len == 2 &&
+		    (g_ascii_strncasecmp(name, "To", 2) == 0 || g_ascii_strncasecmp(name, "Cc", 2) == 0) &&
+		    drop_field_addrs(&out, name, f.name_len, w + f.value, f.end - f.value,
+		    rw->drop_addrs))
 			continue;
 		if (prefix != NULL && !subject_done && f.name_len == 7 &&
 		    g_ascii_strncasecmp(name, "Subject", 7) == 0) {

@@ -168,6 +168,7 @@ pipeline_run_msg(struct pipeline *pl, const struct envelope *env,
 			.subject_prefix = ch.subject_prefix,
 			.text_banner = ch.text_banner,
 			.html_banner = ch.html_banner,
+			.drop_addrs = (const char *const *)ch.bcc_addrs,
 		};
 		v->rewritten = message_rewrite_strip(msg, &rw, &st, &v->rewritten_len);
 		if (st.n > 0 && st.stripped != st.n) {

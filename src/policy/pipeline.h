@@ -12,6 +12,7 @@
 #define SEKISHO_PIPELINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/envelope.h"
 #include "util/config.h"
@@ -32,6 +33,10 @@ struct verdict {
 	char *subject;		/* decoded Subject, or NULL */
 	char *rewritten;	/* the message to deliver, or NULL: unchanged */
 	size_t rewritten_len;
+	/* ACTION_HOLD of outbound mail (src/outbound): "hold" (timed, the
+	 * sender can recall), "approval", "confirm"; "" for other holds */
+	char hold_kind[16];
+	int64_t hold_ms;	/* "hold": how long */
 };
 
 void verdict_clear(struct verdict *v);

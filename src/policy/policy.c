@@ -7,6 +7,8 @@
  * is put into a banner, so a banner cannot be used to inject markup.
  */
 #include "policy/policy.h"
+#include "detect/detect_outbound.h"
+#include "outbound/outbound.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -25,6 +27,7 @@ struct policy {
 	struct forced *forced;
 	size_t nforced;
 	const struct symbol_def *attach_syms;	/* the attachment check's symbols */
+	struct outbound_rules *outbound;	/* holds and approvals (src/outbound) */
 };
 
 
@@ -116,6 +119,10 @@ policy_new(const struct config *cfg, char *err, size_t errlen)
 			if (strcmp(reg[i]->name, "attach") == 0)
 				p->attach_syms = reg[i]->symbols;
 	}
+	if ((p->outbound = outbound_rules_new(cfg, err, errlen)) == NULL) {
+		policy_free(p);
+		return NULL;
+	}
 	for (char **s = cfg->symbol_actions; s && *s; s++) {
 		const char *eq = strchr(*s, '=');
 		enum action a;
@@ -141,6 +148,7 @@ policy_free(struct policy *p)
 	for (size_t i = 0; i < p->nforced; i++)
 		free(p->forced[i].symbol);
 	free(p->forced);
+	outbound_rules_free(p->outbound);
 	free(p->remove_ar);
 	free(p);
 }
@@ -270,6 +278,29 @@ policy_decide(const struct policy *p, const struct scan_ctx *ctx,
 	}
 }
 
+/*
+ * Outbound mail the score lets through may still wait: for an approver,
+ * for the sender's confirmation, or for the sender's hold time (see
+ * outbound_risk.c).  A hold forced by symbol_actions waits for the
+ * sender's confirmation unless the risk calls for an approver.
+ */
+static enum action
+outbound_hold(const struct policy *p, const struct scan_ctx *ctx,
+    const struct scan_result *r, enum action a, int forced, struct verdict *v)
+{
+	struct outbound_assessment as;
+
+	outbound_assess(p->outbound, ctx, r, &as);
+	if (forced && a == ACTION_HOLD && (as.kind == NULL || strcmp(as.kind, "hold") == 0))
+		as.kind = "confirm";
+	if (as.kind == NULL)
+		return a;
+	util_strlcpy(v->hold_kind, as.kind, sizeof(v->hold_kind));
+	v->hold_ms = as.hold_ms;
+	log_debug("policy: outbound %s risk=%.1f external=%d", as.kind, as.risk, as.external);
+	return ACTION_HOLD;
+}
+
 static void
 decide(const struct policy *p, const struct scan_ctx *ctx, const struct scan_result *r,
     const struct scan_result *shown, struct verdict *v, struct policy_changes *ch)
@@ -305,6 +336,9 @@ decide(const struct policy *p, const struct scan_ctx *ctx, const struct scan_res
 			a = by_score(cfg, ctx->outbound, r->score);
 		}
 	}
+	if (ctx->outbound && forced != 1 && strcmp(why, "allowlist") != 0 &&
+	    (a == ACTION_DELIVER || a == ACTION_TAG || a == ACTION_HOLD))
+		a = outbound_hold(p, ctx, r, a, forced == 2, v);
 	v->action = a;
 	if (a == ACTION_REJECT)
 		snprintf(v->reply, sizeof(v->reply),
@@ -328,6 +362,11 @@ decide(const struct policy *p, const struct scan_ctx *ctx, const struct scan_res
 		ch->text_banner = xstrdup(text_external);
 		ch->html_banner = xstrdup(html_external);
 	}
+	/* wide external mail: the recipients stop seeing each other; the
+	 * envelope, and so the delivery, is unchanged */
+	if (ctx->outbound && strcmp(cfg->wide_external_action, "bcc") == 0 &&
+	    result_has(shown, "OUT_WIDE_EXTERNAL"))
+		ch->bcc_addrs = outbound_bcc_addrs(cfg, ctx->msg);
 }
 
 void
@@ -341,5 +380,8 @@ policy_changes_clear(struct policy_changes *ch)
 	free(ch->html_banner);
 	free(ch->strip_parts);
 	free(ch->strip_notice);
+	for (char **p = ch->bcc_addrs; p && *p; p++)
+		free(*p);
+	free(ch->bcc_addrs);
 	memset(ch, 0, sizeof(*ch));
 }

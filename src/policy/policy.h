@@ -43,6 +43,9 @@ struct policy_changes {
 	int *strip_parts;
 	size_t nstrip;
 	char *strip_notice;
+	/* wide_external_action = bcc: To/Cc addresses to take out
+	 * (outbound_bcc_addrs), NULL-terminated, or NULL */
+	char **bcc_addrs;
 };
 void policy_decide(const struct policy *p, const struct scan_ctx *ctx,
     const struct scan_result *r, struct verdict *v, struct policy_changes *ch);

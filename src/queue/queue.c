@@ -22,6 +22,7 @@
 #include "queue/queue_dsn.h"
 #include "queue/queue_maildir.h"
 #include "queue/queue_state.h"
+#include "outbound/outbound.h"
 #include "smtp/smtp_client.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -286,7 +287,11 @@ wop_apply(struct queue *q, struct wop *op)
 	case WOP_INSERT:
 		return store_msg_insert(q->wstore, op->env, &op->qi);
 	case WOP_UPDATE:
-		return store_msg_update(q->wstore, op->env, &op->qi);
+		if (store_msg_update(q->wstore, op->env, &op->qi) < 0)
+			return -1;
+		/* a held message gets its hold record in the same transaction */
+		return op->qi.state == MSG_HELD ?
+		    outbound_hold_record(q->wstore, q->cfg, op->env, &op->qi) : 0;
 	case WOP_DELETE:
 		return store_msg_delete(q->wstore, op->env->id) < 0 ? -1 : 0;
 	}
@@ -604,6 +609,12 @@ ticket_scanned(void *arg)
 		op->qi.scan = t->verdict.scan_json;
 		op->qi.subject = t->verdict.subject;
 		op->promote = t->staged;
+		if (op->qi.state == MSG_HELD && t->verdict.hold_kind[0]) {
+			/* the hold's kind, and when a timed hold ends */
+			free(op->qi.action);
+			op->qi.action = xstrdup(t->verdict.hold_kind);
+			op->qi.next_try_ms += t->verdict.hold_ms;
+		}
 		t->verdict.scan_json = NULL;
 		t->verdict.subject = NULL;
 	}
@@ -734,13 +745,43 @@ log_delivery(const struct envelope *env, const struct rcpt *r, const char *relay
 	    env->id, to, relay, status, (double)(now - env->received_ms) / 1000.0, reply);
 }
 
+int
+queue_inject(struct queue *q, struct envelope *env, const char *msg, size_t len,
+    char id[QUEUE_ID_SIZE])
+{
+	struct spool_file *sf;
+	struct wop *op;
+
+	spool_new_id(env->id);
+	sf = spool_create(q->spool, env->id);
+	if (sf != NULL && spool_write(sf, msg, len) < 0) {
+		spool_abort(sf);
+		sf = NULL;
+	}
+	if (sf != NULL)
+		env->size = spool_size(sf);
+	if (sf == NULL || spool_commit(sf) < 0) {
+		envelope_free(env);
+		return -1;
+	}
+	if (id != NULL)
+		util_strlcpy(id, env->id, QUEUE_ID_SIZE);
+	inflight_add(&q->inflight, env->id);
+	op = wop_new(WOP_INSERT, THEN_DELIVER, env);
+	op->qi.state = MSG_QUEUED;
+	op->qi.created_ms = env->received_ms;
+	op->qi.next_try_ms = env->received_ms;
+	op->qi.action = xstrdup("deliver");
+	writer_post(q, op);
+	return 0;
+}
+
 /* Queue a DSN for the failed recipients; they become RCPT_BOUNCED. */
 static void
 queue_dsn(struct queue *q, struct envelope *env, int fd)
 {
 	struct envelope *dsn;
-	struct spool_file *sf;
-	struct wop *op;
+	char dsn_id[QUEUE_ID_SIZE];
 	char *msg;
 	size_t len;
 
@@ -752,35 +793,19 @@ queue_dsn(struct queue *q, struct envelope *env, int fd)
 		goto mark;
 	}
 	dsn = envelope_new();
-	spool_new_id(dsn->id);
 	/* the sender lives on the other side of the gateway */
 	dsn->listener = xstrdup(is_outbound(env) ? "inbound" : "outbound");
 	dsn->mail_from = xstrdup("");
 	dsn->helo = xstrdup(q->cfg->myhostname);
 	dsn->received_ms = util_now_ms();
 	envelope_add_rcpt(dsn, env->mail_from, NULL, DSN_NOTIFY_NEVER);
-	sf = spool_create(q->spool, dsn->id);
-	if (sf != NULL && spool_write(sf, msg, len) < 0) {
-		spool_abort(sf);
-		sf = NULL;
-	}
-	if (sf != NULL)
-		dsn->size = spool_size(sf);
-	if (sf == NULL || spool_commit(sf) < 0) {
+	if (queue_inject(q, dsn, msg, len, dsn_id) < 0) {
 		log_err("queue: cannot spool DSN for id=%s: %s", env->id, strerror(errno));
 		free(msg);
-		envelope_free(dsn);
 		goto mark;
 	}
 	free(msg);
-	log_info("bounce id=%s dsn=%s to=<%s>", env->id, dsn->id, env->mail_from);
-	inflight_add(&q->inflight, dsn->id);
-	op = wop_new(WOP_INSERT, THEN_DELIVER, dsn);
-	op->qi.state = MSG_QUEUED;
-	op->qi.created_ms = dsn->received_ms;
-	op->qi.next_try_ms = dsn->received_ms;
-	op->qi.action = xstrdup("deliver");
-	writer_post(q, op);
+	log_info("bounce id=%s dsn=%s to=<%s>", env->id, dsn_id, env->mail_from);
 mark:
 	for (size_t i = 0; i < env->nrcpt; i++)
 		if (env->rcpt[i].status == RCPT_FAILED)
@@ -906,6 +931,12 @@ delivery_main(void *arg)
 
 /* ---- scheduler: deferred messages whose time has come ---- */
 
+static int
+inject_notice(void *arg, struct envelope *env, const char *msg, size_t len)
+{
+	return queue_inject(arg, env, msg, len, NULL);
+}
+
 static void *
 scheduler_main(void *arg)
 {
@@ -924,6 +955,8 @@ scheduler_main(void *arg)
 		int n;
 
 		pthread_mutex_unlock(&q->slock);
+		/* holds first: a hold released now is delivered in this round */
+		outbound_tick(st, q->cfg, q->spool, util_now_ms(), inject_notice, q);
 		n = store_msg_due(st, util_now_ms(), ids, DUE_BATCH);
 		for (int i = 0; i < n; i++)
 			if (inflight_add(&q->inflight, ids[i]))

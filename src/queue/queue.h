@@ -67,6 +67,16 @@ const struct verdict *queue_ticket_verdict(const struct queue_ticket *t);
 /* For QUEUE_FAILED: the errno of the failure (ENOSPC: the disk is full). */
 int queue_ticket_error(const struct queue_ticket *t);
 
+/*
+ * Spool msg as a new message (a DSN, a notification mail) and hand it to
+ * delivery through the next hop of env->listener, unscanned.  env is taken
+ * over (freed on failure too); its id is assigned here and copied to id
+ * (may be NULL).  0 once the bytes are durable (the store row follows in
+ * the writer's next batch), or -1 with errno.
+ */
+int queue_inject(struct queue *q, struct envelope *env, const char *msg, size_t len,
+    char id[QUEUE_ID_SIZE]);
+
 /* Counts for logs and metrics. */
 struct queue_stats {
 	uint64_t received, delivered, deferred, bounced, rejected;

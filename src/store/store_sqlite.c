@@ -191,6 +191,64 @@ static const char *const migrations[] = {
 	"  last_ms INTEGER NOT NULL,"
 	"  messages INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (login, addr)) WITHOUT ROWID;",
+	/* 8: outbound: the directory, holds and approvals, link tokens'
+	 * hashes (store_sqlite_outbound.c). */
+	"CREATE TABLE directory ("
+	"  kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 3),"
+	"  key TEXT NOT NULL,"
+	"  name TEXT,"
+	"  department TEXT,"
+	"  approvers TEXT,"
+	"  delegate TEXT,"
+	"  language TEXT,"
+	"  hold_minutes INTEGER NOT NULL DEFAULT -1,"
+	"  members TEXT,"
+	"  PRIMARY KEY (kind, key)) WITHOUT ROWID;"
+	"CREATE TABLE holds ("
+	"  msg_id TEXT PRIMARY KEY NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  sender TEXT,"
+	"  lang TEXT,"
+	"  approvers TEXT,"
+	"  risk REAL NOT NULL DEFAULT 0,"
+	"  reasons TEXT,"
+	"  created_ms INTEGER NOT NULL,"
+	"  release_at INTEGER NOT NULL DEFAULT 0,"
+	"  deadline_at INTEGER NOT NULL DEFAULT 0,"
+	"  reminder_at INTEGER NOT NULL DEFAULT 0,"
+	"  notified INTEGER NOT NULL DEFAULT 0,"
+	"  reminded INTEGER NOT NULL DEFAULT 0,"
+	"  outcome_notified INTEGER NOT NULL DEFAULT 0,"
+	"  purged INTEGER NOT NULL DEFAULT 0,"
+	"  decided_by TEXT,"
+	"  comment TEXT,"
+	"  decided_ms INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX holds_status ON holds(status, created_ms);"
+	"CREATE TABLE hold_tokens ("
+	"  hash BLOB PRIMARY KEY NOT NULL,"
+	"  msg_id TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  owner TEXT,"
+	"  expires_ms INTEGER NOT NULL,"
+	"  used_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE INDEX hold_tokens_msg ON hold_tokens(msg_id);",
+	/* 9: whom each sender mails (detect_outbound.c first recipient and
+	 * lookalike checks; store_sqlite_recipients.c). */
+	"CREATE TABLE out_recipients ("
+	"  sender TEXT NOT NULL,"
+	"  rcpt TEXT NOT NULL,"
+	"  org TEXT NOT NULL,"
+	"  domain TEXT NOT NULL,"
+	"  first_ms INTEGER NOT NULL,"
+	"  last_ms INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (sender, rcpt)) WITHOUT ROWID;"
+	"CREATE INDEX out_recipients_org ON out_recipients(org, domain);",
+	/* 10: the holds with something left to do, for the scheduler's tick
+	 * (store_hold_work), which would otherwise read every hold ever kept. */
+	"CREATE INDEX holds_open ON holds(created_ms, msg_id)"
+	"  WHERE status = 'held' OR outcome_notified = 0 OR purged = 0;",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 

@@ -31,6 +31,10 @@ static const char *const tls_level_choices[] = { "none", "may", "encrypt", NULL 
 static const char *const line_ending_choices[] = { "strict", "normalize", NULL };
 static const char *const attachment_action_choices[] = { "quarantine", "strip", NULL };
 static const char *const clamav_engine_choices[] = { "libclamav", "clamd", "off", NULL };
+static const char *const deadline_action_choices[] = { "reject", "release", NULL };
+static const char *const notify_language_choices[] = { "ja", "en", NULL };
+static const char *const notify_charset_choices[] = { "iso-2022-jp", "utf-8", NULL };
+static const char *const wide_external_choices[] = { "hold", "bcc", NULL };
 
 static const struct config_option options[] = {
 	OPT(state_dir, CONFIG_STR, "state",
@@ -204,6 +208,27 @@ static const struct config_option options[] = {
 	    "how far back an incident looks for the external contacts the user mailed"),
 	OPT(incident_template_dir, CONFIG_STR, "",
 	    "directory of the incident notice templates (empty: the shipped templates/)"),
+	OPT(dlp_inbound, CONFIG_BOOL, "no",
+	    "run the DLP checks (DLP_*) on inbound mail too, not only on outbound mail"),
+	OPT(dlp_keywords, CONFIG_LIST, "",
+	    "more DLP keywords (DLP_KEYWORD) besides rules_dir/dlp/keywords.txt"),
+	OPT(dlp_patterns, CONFIG_STR, "",
+	    "DLP patterns as NAME:regex (ICU, case-insensitive), separated by white space before the"
+	    " next NAME: (DLP_PATTERN); more in rules_dir/dlp/patterns.txt"),
+	OPT(dlp_max_text, CONFIG_SIZE, "2m",
+	    "text read by the DLP checks per message (subject, body, text attachments)"),
+	OPT(outbound_many_external, CONFIG_INT, "10",
+	    "outbound mail to more external addresses than this gives OUT_MANY_EXTERNAL"),
+	OPT(outbound_wide_domains, CONFIG_INT, "3",
+	    "outbound mail with external addresses of more domains than this in To/Cc gives"
+	    " OUT_WIDE_EXTERNAL"),
+	OPT_ENUM(wide_external_action, "hold", wide_external_choices,
+	    "OUT_WIDE_EXTERNAL: hold (policy decides) or bcc (the external To/Cc addresses are"
+	    " removed from the headers; the envelope is kept)"),
+	OPT(outbound_frequent_count, CONFIG_INT, "3",
+	    "messages sent to a domain before its lookalikes give OUT_LOOKALIKE_RECIPIENT"),
+	OPT(outbound_history_warmup, CONFIG_TIME, "7d",
+	    "how long the recipient history must have been kept before OUT_FIRST_* count"),
 	OPT(bayes_enable, CONFIG_BOOL, "yes",
 	    "run the learning spam classifier (BAYES_SPAM, BAYES_HAM, BAYES_UNSURE) once it has learned"),
 	OPT(bayes_spam_threshold, CONFIG_SCORE, "0.9",
@@ -275,6 +300,32 @@ static const struct config_option options[] = {
 	    "recipients per client address and hour (0: no limit)"),
 	OPT(policy_ip_domains, CONFIG_INT, "200",
 	    "different external recipient domains per client address and hour (0: no limit)"),
+	OPT(hold_time, CONFIG_TIME, "0",
+	    "how long outbound mail to outside recipients waits before delivery, so that the sender can recall it (0: no hold; the directory's hold_minutes overrides per user or group)"),
+	OPT(approval_rules, CONFIG_LIST, "",
+	    "risk weights of outbound symbols as SYMBOL:weight (OUT_EXTERNAL_ATTACHMENT:4 DLP_MYNUMBER:10 ...)"),
+	OPT(approval_threshold, CONFIG_SCORE, "10",
+	    "risk (sum of approval_rules weights) from which outbound mail waits for an approver (0: never)"),
+	OPT(confirm_threshold, CONFIG_SCORE, "0",
+	    "risk from which the sender must confirm the mail before it leaves (below approval_threshold; 0: never)"),
+	OPT(approval_approvers, CONFIG_LIST, "",
+	    "approvers of mail whose sender and group name none in the directory"),
+	OPT(approval_deadline, CONFIG_TIME, "24h",
+	    "how long an approval or a sender's confirmation waits before approval_deadline_action"),
+	OPT_ENUM(approval_deadline_action, "reject", deadline_action_choices,
+	    "what happens to mail nobody decided on by the deadline: reject or release"),
+	OPT(approval_reminder, CONFIG_TIME, "4h",
+	    "remind the approvers this long before the deadline (0: no reminder)"),
+	OPT(console_url, CONFIG_STR, "https://localhost:8025",
+	    "base URL of the console, for the signed links in notification mails"),
+	OPT(templates_dir, CONFIG_STR, SEKISHO_TEMPLATES_DIR,
+	    "notification templates (notify/KIND.ja.txt, notify/KIND.en.txt), editable by the admin"),
+	OPT_ENUM(notify_language, "ja", notify_language_choices,
+	    "language of notification mails for people the directory gives none"),
+	OPT_ENUM(notify_charset, "iso-2022-jp", notify_charset_choices,
+	    "character set of Japanese notification mails (English ones are UTF-8)"),
+	OPT(notify_from, CONFIG_STR, "",
+	    "From: address of notification mails (empty: postmaster@myhostname)"),
 };
 
 const struct config_option *

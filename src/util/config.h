@@ -160,6 +160,31 @@ struct config {
 	int64_t policy_ip_messages;
 	int64_t policy_ip_recipients;
 	int64_t policy_ip_domains;
+	/* outbound recipients and DLP (detect_outbound.c, detect_dlp.c) */
+	int64_t dlp_inbound;		/* bool: DLP on inbound mail too */
+	char **dlp_keywords;		/* more keywords (rules_dir/dlp/keywords.txt) */
+	char *dlp_patterns;		/* "NAME:regex NAME:regex" (ICU) */
+	int64_t dlp_max_text;		/* bytes of text DLP reads per message */
+	int64_t outbound_many_external;	/* OUT_MANY_EXTERNAL above this many */
+	int64_t outbound_wide_domains;	/* OUT_WIDE_EXTERNAL above this many domains */
+	char *wide_external_action;	/* hold or bcc */
+	int64_t outbound_frequent_count;	/* messages that make a domain frequent */
+	int64_t outbound_history_warmup;	/* seconds of history before FIRST_* count */
+
+	/* outbound holds and approvals (src/outbound, src/notify) */
+	int64_t hold_time;		/* seconds outbound mail to outside waits (0: off) */
+	char **approval_rules;		/* "SYMBOL:weight" */
+	double approval_threshold;	/* risk from which an approver decides (0: off) */
+	double confirm_threshold;	/* risk from which the sender confirms (0: off) */
+	char **approval_approvers;	/* approvers when the directory names none */
+	int64_t approval_deadline;	/* seconds an approval waits */
+	char *approval_deadline_action;	/* reject or release */
+	int64_t approval_reminder;	/* seconds before the deadline (0: none) */
+	char *console_url;		/* base of the signed links */
+	char *templates_dir;		/* notification templates (notify/KIND.LANG.txt) */
+	char *notify_language;		/* ja or en, when the directory says nothing */
+	char *notify_charset;		/* iso-2022-jp or utf-8 for Japanese notices */
+	char *notify_from;		/* From: of notification mails (empty: postmaster@myhostname) */
 
 	/* symbol scores: "score.NAME = value" lines */
 	struct config_score *scores;

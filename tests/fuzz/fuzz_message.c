@@ -115,9 +115,10 @@ rewrite_checks(const struct message *m, const char *in, size_t size)
 {
 	static const char *const rm[] = { "X-Sekisho-Result", "Subject", NULL };
 	static const char *const pre[] = { "X-Sekisho-Result: fuzz", "X-Sekisho-Note: 試験", NULL };
+	static const char *const drop[] = { "fuzz@example.org", NULL };
 	static const struct message_rewrite all = { rm, pre, "【注意】", "[banner] 注意",
-		"<div>banner 注意</div>" };
-	static const struct message_rewrite some = { NULL, pre, "[SPAM]", NULL, NULL };
+		"<div>banner 注意</div>", drop };
+	static const struct message_rewrite some = { NULL, pre, "[SPAM]", NULL, NULL, NULL };
 	size_t len;
 	char *out;
 	struct message *r;
