@@ -119,4 +119,9 @@ check "closing twice fails" [ $? -ne 0 ]
 $I incident open $U --actor alice > "$T/open3.txt" 2>&1
 check "a new incident after closing, in text" grep -q "TEMPORARY PASSWORD" "$T/open3.txt"
 check "with the Japanese headings" grep -q "取引先への注意喚起" "$T/open3.txt"
+$I incident close 2 > /dev/null
+$I incident open $U --notice-dir - > "$T/open4.txt" 2>&1
+check "--notice-dir -: the notices on standard output" \
+	sh -c "grep -q '^Subject: =?ISO-2022-JP?B?' '$T/open4.txt' && grep -q '^Subject: Important: beware' '$T/open4.txt'"
+check "and no files" [ ! -e "$T/state/incidents/3" ]
 finish
