@@ -75,6 +75,7 @@ record(const struct incident_env *ie, int64_t id, int step, const char *what,
 	int rc;
 
 	json_object_del(copy, "temporary_password");
+	json_object_del(copy, "notice_text");	/* the files hold it; keep the timeline small */
 	detail = json_dumps(copy, JSON_COMPACT);
 	json_decref(copy);
 	rc = store_incident_event_add(ie->st, id, step, actor_of(ie), what, detail);
@@ -391,13 +392,16 @@ incident_step_contacts(const struct incident_env *ie, int64_t id, const char *lo
 	struct rcpt_ctx c = { ie->cfg, json_array(), NULL, 0 };
 	int64_t until = util_now_ms(), since = until - ie->cfg->incident_contacts_window * 1000;
 	char *addr = incident_user_address(ie->cfg, login), *dir;
-	json_t *notices = json_object(), *o = NULL;
+	json_t *notices = json_object(), *texts = json_object(), *o = NULL;
+	int to_files;
 
 	if (store_user_contacts(ie->st, login, since, rcpt_cb, &c) < 0 ||
 	    store_user_recipients(ie->st, login, since, rcpt_cb, &c) < 0) {
 		store_err(ie, err, errlen);
 		goto out;
 	}
+	/* "-": no files, the caller prints notice_text */
+	to_files = ie->notice_dir == NULL || strcmp(ie->notice_dir, "-") != 0;
 	dir = ie->notice_dir != NULL ? xstrdup(ie->notice_dir) :
 	    config_state_path(ie->cfg, "incidents");
 	if (ie->notice_dir == NULL) {
@@ -405,7 +409,7 @@ incident_step_contacts(const struct incident_env *ie, int64_t id, const char *lo
 		free(dir);
 		dir = d;
 	}
-	if (util_mkdirs(dir, 0750) < 0) {
+	if (to_files && util_mkdirs(dir, 0750) < 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		free(dir);
 		goto out;
@@ -414,22 +418,24 @@ incident_step_contacts(const struct incident_env *ie, int64_t id, const char *lo
 		char *msg = incident_notice(ie->cfg, langs[i], addr, since, until, c.list, c.n,
 		    err, errlen);
 		char *path = xasprintf("%s/notice.%s.eml", dir, langs[i]);
-		if (msg == NULL || write_file(path, msg, err, errlen) < 0) {
+		if (msg == NULL || (to_files && write_file(path, msg, err, errlen) < 0)) {
 			free(msg);
 			free(path);
 			free(dir);
 			goto out;
 		}
-		json_object_set_new(notices, langs[i], json_string(path));
+		json_object_set_new(notices, langs[i], to_files ? json_string(path) : json_null());
+		json_object_set_new(texts, langs[i], json_string(msg));
 		free(msg);
 		free(path);
 	}
 	free(dir);
-	o = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "step", 3, "name", "contacts",
-	    "login", login, "since", json_time(since), "until", json_time(until),
-	    "external_recipients", c.arr, "notices", notices, "status",
+	o = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s}", "step", 3, "name",
+	    "contacts", "login", login, "since", json_time(since), "until", json_time(until),
+	    "external_recipients", c.arr, "notices", notices, "notice_text", texts, "status",
 	    "notices written, not sent: review them, then send (for example with sendmail -t)");
 	notices = NULL;
+	texts = NULL;
 	c.arr = NULL;
 	if (record(ie, id, 3, "contacts_listed", o, err, errlen) < 0) {
 		json_decref(o);
@@ -437,6 +443,7 @@ incident_step_contacts(const struct incident_env *ie, int64_t id, const char *lo
 	}
 out:
 	json_decref(notices);
+	json_decref(texts);
 	json_decref(c.arr);
 	for (size_t i = 0; i < c.n; i++)
 		free(c.list[i]);

@@ -37,7 +37,8 @@ struct incident_env {
 	struct store *st;
 	struct spool *spool;	/* NULL: step 4 has nothing to rescan */
 	const char *actor;	/* who runs it: "admin", a console user... */
-	const char *notice_dir;	/* where step 3 writes notices (NULL: state_dir/incidents/ID) */
+	const char *notice_dir;	/* where step 3 writes notices (NULL: state_dir/incidents/ID;
+				 * "-": nowhere, the text is in notice_text) */
 };
 
 /* Open an incident for login and run the four steps.  When an incident

@@ -11,7 +11,8 @@
  * that object as it is (what the REST API will serve), otherwise it is
  * rendered for people in English and Japanese.  The actor defaults to
  * $SUDO_USER, then $USER.  The temporary password of step 2 appears in
- * this output only, once.
+ * this output only, once.  --notice-dir - prints the notices instead of
+ * writing files.
  *
  * Exit code: 0, 1 failure (no such incident, store error), 2 usage.
  */
@@ -114,8 +115,16 @@ print_contacts(json_t *s)
 	json_array_foreach(json_object_get(s, "external_recipients"), i, v)
 		printf("    %-40s %lld message(s), last %s\n", str(v, "address"),
 		    json_integer_value(json_object_get(v, "messages")), str(v, "last"));
-	printf("  notice (ja, ISO-2022-JP) / 注意喚起メール(日本語): %s\n", str(n, "ja"));
-	printf("  notice (en) / 注意喚起メール(英語): %s\n", str(n, "en"));
+	if (json_is_string(json_object_get(n, "ja"))) {
+		printf("  notice (ja, ISO-2022-JP) / 注意喚起メール(日本語): %s\n", str(n, "ja"));
+		printf("  notice (en) / 注意喚起メール(英語): %s\n", str(n, "en"));
+	} else {
+		/* --notice-dir -: the messages themselves, as they would be sent */
+		json_t *t = json_object_get(s, "notice_text");
+		printf("  --- notice.ja.eml (ISO-2022-JP) ---\n%s", str(t, "ja"));
+		printf("  --- notice.en.eml ---\n%s", str(t, "en"));
+		printf("  --- end of notices ---\n");
+	}
 	printf("  %s\n  文面を確認してから送信してください(例: sendmail -t < ファイル)。\n",
 	    str(s, "status"));
 }

@@ -2,6 +2,11 @@
  * cmd_password.c - sekisho password check: the password policy, offline.
  *
  *   sekisho password check [--user LOGIN] [--mfa] [--lang ja|en] [--json]
+ *   sekisho password status LOGIN      is a forced change pending?
+ *   sekisho password changed LOGIN     the user has changed it: clear the mark
+ *
+ * The forced change is set by an incident (step 2); "changed" clears it and
+ * notes it in the timeline of the login's open incident.
  *
  * The password is read from standard input, never from the command line
  * (where ps and the shell history would show it).  On a terminal, echo is
@@ -15,6 +20,8 @@
  */
 #include "account/password.h"
 #include "cmd/cmd.h"
+#include "store/store.h"
+#include "store/store_audit.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -24,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PW_READ_MAX	4096
@@ -187,12 +195,57 @@ password_check(const struct config *cfg, int argc, char **argv)
 	return rc;
 }
 
+/* status: 0 and a line either way; changed: 0 cleared, 1 was not marked. */
+static int
+password_mark(const struct config *cfg, const char *what, const char *login)
+{
+	struct store *st = audit_open_store(cfg);
+	struct store_incident inc;
+	char reason[256];
+	int64_t since = 0;
+	int rc;
+
+	if (st == NULL)
+		return 1;
+	if (strcmp(what, "status") == 0) {
+		rc = store_pwchange_get(st, login, &since, reason, sizeof(reason));
+		if (rc == 0) {
+			time_t t = (time_t)(since / 1000);
+			char when[32];
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+			printf("%s: password change required since %s (%s) /"
+			    " パスワードの変更が必要です\n", login, when, reason);
+		} else if (rc == 1) {
+			printf("%s: no forced change pending / パスワード変更の要求はありません\n", login);
+		}
+	} else {
+		rc = store_pwchange_clear(st, login);
+		if (rc == 0) {
+			printf("%s: forced change cleared / パスワード変更の要求を解除しました\n", login);
+			if (store_incident_find_open(st, login, &inc) == 0 &&
+			    store_incident_event_add(st, inc.id, 2, getenv("USER"),
+			    "password_changed", "the user changed the password") < 0)
+				rc = -1;
+		} else if (rc == 1) {
+			printf("%s: no forced change was pending / 変更の要求はありませんでした\n", login);
+		}
+	}
+	if (rc < 0)
+		fprintf(stderr, "sekisho: %s\n", store_errmsg(st));
+	store_close(st);
+	return rc < 0 ? 1 : strcmp(what, "changed") == 0 ? rc : 0;
+}
+
 int
 cmd_password(const struct config *cfg, int argc, char **argv)
 {
 	if (argc >= 1 && strcmp(argv[0], "check") == 0)
 		return password_check(cfg, argc - 1, argv + 1);
+	if (argc == 2 && (strcmp(argv[0], "status") == 0 || strcmp(argv[0], "changed") == 0))
+		return password_mark(cfg, argv[0], argv[1]);
 	fprintf(stderr, "usage: sekisho password check [--user LOGIN] [--mfa] [--lang ja|en]"
-	    " [--json] < password\n");
+	    " [--json] < password\n"
+	    "       sekisho password status LOGIN\n"
+	    "       sekisho password changed LOGIN\n");
 	return 2;
 }

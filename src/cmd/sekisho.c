@@ -45,6 +45,7 @@ static const char usage[] =
     "  user add LOGIN        add or replace an AUTH user; password on stdin\n"
     "  learn --spam|--ham|--forget PATH...  teach the spam classifier (files, dirs, mbox)\n"
     "  password check [--user LOGIN] [--mfa]  check a password read from stdin\n"
+    "  password status|changed LOGIN  the forced change set by an incident\n"
     "  audit sieve [--user U] [--json]  audit users' Sieve rules (forwarding, discard)\n"
     "  incident open USER | list | show ID | step ID N done [--note T] | close ID\n"
     "  account list-locks | lock LOGIN [--reason T] [--for 2h] | unlock LOGIN\n"

@@ -20,9 +20,12 @@
  * the message with its action and score, and the recipients that got or
  * may still get it), because delivered mail leaves the messages table and
  * an incident must still list the contacts to warn (account/incident.c).
- * One transaction per outbound message on the scan's thread, under a
- * mutex on a connection of the detector's own; a store failure is logged
- * once and never fails the message.
+ * Notes are queued in memory and written by a thread of the detector's own
+ * (started with the first note) in one transaction -- one fsync -- every
+ * SENT_FLUSH_MS, sooner when SENT_BATCH are waiting, and at shutdown; the
+ * scan threads only take the queue's mutex, never wait for the disk.  A
+ * crash loses the last seconds of history, never mail.  A store failure
+ * is logged once and never fails the message.
  */
 #include "detect/detect_forward.h"
 #include "detect/detect_auth.h"
@@ -36,14 +39,98 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#define SENT_FLUSH_MS	2000
+#define SENT_BATCH	100
+
+struct sent_note {
+	char *login;
+	struct store_sent m;
+	char **rcpts;
+	size_t nrcpts;
+};
 
 struct forward {
 	struct history *history;
-	pthread_mutex_t lock;
-	struct store *st;	/* opened on the first note */
+	pthread_mutex_t lock;	/* notes, nnotes, stop, started */
+	pthread_cond_t cond;
+	pthread_t writer;
+	int started, stop;
+	struct sent_note *notes;
+	size_t nnotes;
+	struct store *st;	/* the writer's; opened on the first flush */
 	char *dbpath;
 	int warned;
 };
+
+static void
+note_clear(struct sent_note *n)
+{
+	for (size_t i = 0; i < n->nrcpts; i++)
+		free(n->rcpts[i]);
+	free(n->rcpts);
+	free(n->login);
+}
+
+/* Write notes[0..n) and free them.  The writer thread only (or free()
+ * once the writer has stopped). */
+static void
+write_notes(struct forward *f, struct sent_note *notes, size_t n)
+{
+	char err[256];
+	size_t i;
+
+	if (n > 0 && f->st == NULL && !f->warned) {
+		f->st = store_open(f->dbpath, err, sizeof(err));
+		if (f->st == NULL) {
+			log_warn("forward: sent-mail history off: %s", err);
+			f->warned = 1;
+		}
+	}
+	if (n > 0 && f->st != NULL && store_begin(f->st) == 0) {
+		for (i = 0; i < n; i++)
+			if (store_user_sent_add(f->st, notes[i].login, &notes[i].m,
+			    notes[i].rcpts, notes[i].nrcpts) < 0)
+				break;
+		if (i < n || store_commit(f->st) < 0) {
+			if (!f->warned)
+				log_warn("forward: sent-mail history: %s", store_errmsg(f->st));
+			f->warned = 1;
+			store_rollback(f->st);
+		}
+	}
+	for (i = 0; i < n; i++)
+		note_clear(&notes[i]);
+	free(notes);
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct forward *f = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&f->lock);
+	while (!f->stop) {
+		struct sent_note *notes;
+		size_t n;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += SENT_FLUSH_MS / 1000;
+		if (f->nnotes < SENT_BATCH)
+			pthread_cond_timedwait(&f->cond, &f->lock, &ts);
+		notes = f->notes;
+		n = f->nnotes;
+		f->notes = NULL;
+		f->nnotes = 0;
+		pthread_mutex_unlock(&f->lock);
+		write_notes(f, notes, n);
+		pthread_mutex_lock(&f->lock);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
 
 static const struct symbol_def symbols[] = {
 	{ "FWD_SIEVE_REDIRECT_EXTERNAL", 4.0,
@@ -68,6 +155,7 @@ forward_init(const struct config *cfg, void **state, char *err, size_t errlen)
 	f->history = history_new(cfg);
 	f->dbpath = config_state_path(cfg, "sekisho.db");
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
 	*state = f;
 	return 0;
 }
@@ -77,6 +165,14 @@ forward_free(void *state)
 {
 	struct forward *f = state;
 
+	pthread_mutex_lock(&f->lock);
+	f->stop = 1;
+	pthread_cond_signal(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	if (f->started)
+		pthread_join(f->writer, NULL);
+	write_notes(f, f->notes, f->nnotes);
+	pthread_cond_destroy(&f->cond);
 	history_free(f->history);
 	store_close(f->st);
 	pthread_mutex_destroy(&f->lock);
@@ -140,39 +236,39 @@ forward_verdict(void *state, const struct scan_ctx *ctx, const struct scan_resul
 	struct forward *f = state;
 	const struct envelope *env = ctx->env;
 	const char *login = env->auth_user ? env->auth_user : env->mail_from;
-	struct store_sent m;
-	char **rcpts;
-	size_t n = 0;
+	struct sent_note n;
 	/* recipients that got it, or may once it is released */
 	int reached = action == 0 || action == 1 || action == 4;
-	char err[256];
 
 	if (!ctx->outbound || login == NULL || *login == '\0')
 		return;
-	memset(&m, 0, sizeof(m));
-	util_strlcpy(m.msg_id, env->id, sizeof(m.msg_id));
-	m.time_ms = env->received_ms > 0 ? env->received_ms : util_now_ms();
-	util_strlcpy(m.action, action >= 0 && action < 5 ? action_names[action] : "", sizeof(m.action));
-	m.score = r->score;
-	util_strlcpy(m.subject, ctx->msg->subject ? ctx->msg->subject : "", sizeof(m.subject));
-	m.recipients = (int)env->nrcpt;
-	rcpts = xcalloc(env->nrcpt + 1, sizeof(*rcpts));
+	memset(&n, 0, sizeof(n));
+	n.login = xstrdup(login);
+	util_strlcpy(n.m.msg_id, env->id, sizeof(n.m.msg_id));
+	n.m.time_ms = env->received_ms > 0 ? env->received_ms : util_now_ms();
+	util_strlcpy(n.m.action, action >= 0 && action < 5 ? action_names[action] : "",
+	    sizeof(n.m.action));
+	n.m.score = r->score;
+	util_strlcpy(n.m.subject, ctx->msg->subject ? ctx->msg->subject : "",
+	    sizeof(n.m.subject));
+	n.m.recipients = (int)env->nrcpt;
+	n.rcpts = xcalloc(env->nrcpt + 1, sizeof(*n.rcpts));
 	for (size_t i = 0; reached && i < env->nrcpt; i++)
-		rcpts[n++] = env->rcpt[i].addr;
+		n.rcpts[n.nrcpts++] = xstrdup(env->rcpt[i].addr);
 	pthread_mutex_lock(&f->lock);
-	if (f->st == NULL && !f->warned) {
-		f->st = store_open(f->dbpath, err, sizeof(err));
-		if (f->st == NULL) {
-			log_warn("forward: sent-mail history off: %s", err);
+	f->notes = xrealloc(f->notes, (f->nnotes + 1) * sizeof(*f->notes));
+	f->notes[f->nnotes++] = n;
+	if (!f->started && !f->stop) {
+		/* without the writer the notes wait for free(): still kept */
+		f->started = pthread_create(&f->writer, NULL, writer_main, f) == 0;
+		if (!f->started && !f->warned) {
+			log_warn("forward: cannot start the history writer; kept until exit");
 			f->warned = 1;
 		}
 	}
-	if (f->st != NULL && store_user_sent_add(f->st, login, &m, rcpts, n) < 0 && !f->warned) {
-		log_warn("forward: sent-mail history: %s", store_errmsg(f->st));
-		f->warned = 1;
-	}
+	if (f->nnotes >= SENT_BATCH)
+		pthread_cond_signal(&f->cond);
 	pthread_mutex_unlock(&f->lock);
-	free(rcpts);
 }
 
 const struct detector detect_forward = {

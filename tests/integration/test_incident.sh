@@ -89,6 +89,12 @@ $I incident open $U > "$T/open2.out" 2>&1
 check "a second incident for the same login is refused" [ $? -ne 0 ]
 check "naming the open one" grep -q "incident 1 is already open" "$T/open2.out"
 
+$I password status $U > "$T/pws.txt"
+check "password status shows the forced change" grep -q "change required since.*incident 1" "$T/pws.txt"
+$I password changed $U > /dev/null
+check "password changed clears it" [ $? -eq 0 ]
+$I password changed $U > /dev/null
+check "twice: nothing was pending (exit 1)" [ $? -eq 1 ]
 $I incident step 1 2 done --note "password reset in LDAP" --actor bob > /dev/null
 check "step 2 marked done" [ $? -eq 0 ]
 $I incident step 1 9 done > /dev/null 2>&1
@@ -100,6 +106,7 @@ check "show: the timeline starts with alice opening it" \
 	[ "$(jq -r '.timeline[0] | "\(.actor) \(.what)"' "$T/show.json")" = "alice opened" ]
 $I incident show 1 > "$T/show.txt"
 check "show in text" grep -q "step 2  step_done: password reset in LDAP" "$T/show.txt"
+check "the change is in the timeline" grep -q "step 2  password_changed" "$T/show.txt"
 $I incident close 1 --actor bob > /dev/null
 check "close" [ $? -eq 0 ]
 $I incident list --all --json > "$T/list.json"
@@ -112,4 +119,9 @@ check "closing twice fails" [ $? -ne 0 ]
 $I incident open $U --actor alice > "$T/open3.txt" 2>&1
 check "a new incident after closing, in text" grep -q "TEMPORARY PASSWORD" "$T/open3.txt"
 check "with the Japanese headings" grep -q "取引先への注意喚起" "$T/open3.txt"
+$I incident close 2 > /dev/null
+$I incident open $U --notice-dir - > "$T/open4.txt" 2>&1
+check "--notice-dir -: the notices on standard output" \
+	sh -c "grep -q '^Subject: =?ISO-2022-JP?B?' '$T/open4.txt' && grep -q '^Subject: Important: beware' '$T/open4.txt'"
+check "and no files" [ ! -e "$T/state/incidents/3" ]
 finish

@@ -64,6 +64,35 @@ check "--json" grep -q '"acceptable":true' "$T/out5"
 $S password check "$GOOD" < /dev/null > "$T/out6" 2>&1
 check "a password given as an argument is a usage error (exit 2)" [ $? -eq 2 ]
 
+# On a terminal: echo goes off before the password is read, so the typed
+# password never appears on the screen (a pty stands in for the terminal).
+cat > "$T/term_check.py" <<'PY'
+import os, pty, sys
+argv, pw = sys.argv[1:-1], sys.argv[-1].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out = b""
+while b"password:" not in out:
+    out += os.read(fd, 1024)
+os.write(fd, pw + b"\n")
+while True:
+    try:
+        chunk = os.read(fd, 1024)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode("utf-8", "replace"))
+sys.exit(os.WEXITSTATUS(status))
+PY
+python3 "$T/term_check.py" $S password check "$GOOD" > "$T/out7" 2>&1
+rc=$?
+check "on a terminal: prompted, read, acceptable" sh -c "[ $rc -eq 0 ] && grep -q 'password:' '$T/out7' && grep -q acceptable '$T/out7'"
+check "on a terminal: the typed password is not echoed" sh -c "! grep -qF '$GOOD' '$T/out7'"
+
 for f in "$T"/out* "$T/sekisho.log"; do
 	[ -f "$f" ] || continue
 	if grep -qF "$GOOD" "$f" || grep -qF "$LEAKED" "$f"; then

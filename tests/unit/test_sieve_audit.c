@@ -23,6 +23,7 @@
 #include "detect/detect.h"
 #include "policy/pipeline.h"
 #include "store/store.h"
+#include "store/store_audit.h"
 #include "util/config.h"
 #include "util/util.h"
 
@@ -397,6 +398,88 @@ test_forward_detector(void **state)
 	    NULL, "FWD_SIEVE_REDIRECT_EXTERNAL"));
 }
 
+static int
+sent_count(const struct store_sent *m, void *arg)
+{
+	assert_string_equal(m->msg_id, "hist1");
+	assert_string_equal(m->action, "deliver");
+	assert_string_equal(m->subject, "quarterly figures");
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+contact_list(const char *addr, int64_t count, int64_t last_ms, void *arg)
+{
+	char **s = arg;
+	char *n = xasprintf("%s%s%s", *s, **s ? "," : "", addr);
+
+	(void)count;
+	(void)last_ms;
+	free(*s);
+	*s = n;
+	return 0;
+}
+
+/* The verdict hook keeps what a user sent, written when the engine ends. */
+static void
+test_sent_history_kept(void **state)
+{
+	static const char mail[] =
+	    "From: Taro <taro@sekisho.test>\r\nTo: a@partner.example\r\n"
+	    "Subject: quarterly figures\r\nDate: Sun, 29 Nov 2026 10:00:00 +0000\r\n"
+	    "Message-ID: <h1@sekisho.test>\r\n\r\nbody\r\n";
+	struct config *cfg = config_new();
+	struct pipeline *pl;
+	struct envelope *env = envelope_new();
+	struct scan_result res;
+	struct verdict v;
+	struct store *st;
+	char err[512], *rules, *db, *contacts = xstrdup(""), dir[] = "/tmp/test-hist-XXXXXX";
+	const char *src = getenv("SEKISHO_SRC");
+	int n = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	rules = xasprintf("%s/rules", src ? src : ".");
+	assert_int_equal(config_set(cfg, "rules_dir", rules, err, sizeof(err)), 0);
+	free(rules);
+	assert_int_equal(config_set(cfg, "state_dir", dir, err, sizeof(err)), 0);
+	assert_int_equal(config_set(cfg, "network_checks", "no", err, sizeof(err)), 0);
+	assert_int_equal(config_set(cfg, "bayes_enable", "no", err, sizeof(err)), 0);
+	assert_int_equal(config_set(cfg, "attach_enable", "no", err, sizeof(err)), 0);
+	assert_int_equal(config_set(cfg, "local_domains", "sekisho.test", err, sizeof(err)), 0);
+	pl = pipeline_new(cfg, err, sizeof(err));
+	assert_non_null(pl);
+	util_strlcpy(env->id, "hist1", sizeof(env->id));
+	env->listener = xstrdup("outbound");
+	env->client_addr = xstrdup("127.0.0.1");
+	env->helo = xstrdup("localhost");
+	env->mail_from = xstrdup("taro@sekisho.test");
+	env->received_ms = util_now_ms();
+	envelope_add_rcpt(env, "a@partner.example", NULL, 0);
+	envelope_add_rcpt(env, "hanako@sekisho.test", NULL, 0);
+	assert_int_equal(pipeline_run_mem(pl, env, mail, strlen(mail), &v, &res), 0);
+	assert_int_equal(v.action, ACTION_DELIVER);
+	scan_result_clear(&res);
+	verdict_clear(&v);
+	pipeline_free(pl);	/* the writer stops and writes what is left */
+	db = xasprintf("%s/sekisho.db", dir);
+	st = store_open(db, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_user_sent_foreach(st, "taro@sekisho.test", 0, 0, sent_count, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_user_contacts(st, "taro@sekisho.test", 0, contact_list,
+	    &contacts), 0);
+	assert_string_equal(contacts, "a@partner.example,hanako@sekisho.test");
+	free(contacts);
+	store_close(st);
+	free(db);
+	envelope_free(env);
+	config_free(cfg);
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 main(void)
 {
@@ -405,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_audit),
 		cmocka_unit_test(test_forward_detector),
+		cmocka_unit_test(test_sent_history_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
