@@ -11,14 +11,21 @@ TEST_BUILD ?= build-test
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR     := $(if $(CI),ON,OFF)
 
-.PHONY: all deps build build-test run test bench fuzz clean
+.PHONY: all deps web build build-test run test bench fuzz clean
 
 all: build
 
 deps:
 	@sh scripts/install-deps.sh
 
-build: deps
+# The console (web/, TypeScript): `npm ci` from the committed lockfile only
+# when node_modules is missing or older than package-lock.json, then the
+# Vite build into web/dist (served by sekishod at "/").
+web: deps
+	@cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || \
+		npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build
+
+build: deps web
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEKISHO_WERROR=$(WERROR) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
