@@ -12,5 +12,6 @@ int cmd_scan(const struct config *cfg, int argc, char **argv);
 int cmd_quarantine(const struct config *cfg, int argc, char **argv);
 int cmd_symbols(const struct config *cfg, int argc, char **argv);
 int cmd_learn(const struct config *cfg, int argc, char **argv);
+int cmd_console_user(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -36,10 +36,13 @@ static const char usage[] =
     "  queue retry ID        deliver now instead of at the next retry time\n"
     "  queue delete ID       remove a message (no bounce)\n"
     "  scan [OPTIONS] FILE|DIR|-   run the analysis offline (see docs/scan.md)\n"
-    "  quarantine list | show ID | release ID | delete ID\n"
+    "  quarantine list | show ID | release ID | delete ID | learn ID spam|ham\n"
     "  symbols [--markdown]  every symbol with its score and meaning\n"
     "  user add LOGIN        add or replace an AUTH user; password on stdin\n"
     "  learn --spam|--ham|--forget PATH...  teach the spam classifier (files, dirs, mbox)\n"
+    "  console-user add NAME --role admin|approver|user [--email ADDR] [--lang ja|en]\n"
+    "                        add a console user; password on stdin; prints the TOTP secret\n"
+    "  console-user list | delete NAME | totp-reset NAME\n"
     "  version               print the version\n";
 
 #define SEKISHO_VERSION "0.1.0"
@@ -376,6 +379,8 @@ main(int argc, char **argv)
 		rc = cmd_quarantine(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "learn") == 0) {
 		rc = cmd_learn(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "console-user") == 0) {
+		rc = cmd_console_user(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "user") == 0 && strcmp(sub, "add") == 0 &&
 	    need_args(argc, argi, 3)) {
 		rc = user_add(&c, argv[argi + 2]);

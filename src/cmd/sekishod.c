@@ -1,5 +1,6 @@
 /*
- * sekishod.c - the daemon: SMTP listeners, queue, analysis, delivery.
+ * sekishod.c - the daemon: SMTP listeners, queue, analysis, delivery, and
+ * the web console and REST API when console_listen is set.
  *
  *   sekishod [-c FILE] [-o name=value]...
  *
@@ -10,6 +11,7 @@
  * STATE_DIR/sekishod.lock keeps two daemons off the same state.
  */
 #include "cmd/common.h"
+#include "http/http_server.h"
 #include "queue/queue.h"
 #include "smtp/smtp_server.h"
 #include "util/log.h"
@@ -90,6 +92,7 @@ main(int argc, char **argv)
 	struct mainq *mq;
 	struct queue *q;
 	struct smtp_server *srv;
+	struct http_server *console = NULL;
 	enum log_level level = LOG_LEVEL_INFO;
 	char err[512];
 	int argi, lockfd;
@@ -128,11 +131,15 @@ main(int argc, char **argv)
 	srv = smtp_server_new(cfg, base, q, err, sizeof(err));
 	if (srv == NULL)
 		fatal("sekishod: %s", err);
+	if (*cfg->console_listen != '\0' &&
+	    (console = http_server_start(cfg, q, err, sizeof(err))) == NULL)
+		fatal("sekishod: %s", err);
 	log_info("sekishod: ready (state_dir %s, host %s)", cfg->state_dir, cfg->myhostname);
 
 	event_base_dispatch(base);
 
 	smtp_server_close_listeners(srv);
+	http_server_stop(console);
 	smtp_server_free(srv);
 	queue_stop(q);
 	event_free(mq_ev);

@@ -115,6 +115,18 @@ struct config {
 	int64_t archive_max_ratio;		/* expanded / compressed */
 	int64_t archive_try_passwords;	/* bool: passwords written in the body */
 
+	/* console and REST API (src/http) */
+	char *console_listen;		/* address:port of the console (empty: off) */
+	int64_t console_tls;		/* bool: HTTPS with tls_cert_file/tls_key_file */
+	char *console_dir;		/* the built console (web/dist) */
+	int64_t console_session_idle;	/* seconds a session lives unused */
+	int64_t console_threads;	/* HTTP worker threads */
+	int64_t console_login_max_failures;	/* per user in console_login_window */
+	int64_t console_login_max_failures_ip;	/* per client address in the window */
+	int64_t console_login_window;	/* seconds */
+	char **metrics_allow;		/* networks that may read /metrics */
+	int64_t message_log_retention;	/* seconds the message log keeps a row */
+
 	/* symbol scores: "score.NAME = value" lines */
 	struct config_score *scores;
 	size_t nscores;
