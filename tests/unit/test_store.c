@@ -545,6 +545,7 @@ test_schema(void **state)
 	sqlite3_stmt *s;
 	char err[256];
 	struct store *st;
+	int version;
 
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
@@ -553,12 +554,14 @@ test_schema(void **state)
 	sqlite3_finalize(s);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 4);
+	/* every migration ran (branches append their own) and each is logged */
+	version = sqlite3_column_int(s, 0);
+	assert_true(version >= 5);
 	sqlite3_finalize(s);
 	assert_int_equal(sqlite3_prepare_v2(db,
 	    "SELECT count(*) FROM schema_version", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 4);
+	assert_int_equal(sqlite3_column_int(s, 0), version);
 	sqlite3_finalize(s);
 
 	/* A database from a newer sekisho is refused, not guessed at. */
