@@ -100,6 +100,11 @@ export async function newPage(browser, locale = "en-US") {
 	const page = await context.newPage();
 	page.errors = [];
 	page.on("pageerror", (e) => page.errors.push(e.message));
+	// the console must run under the server's CSP (no inline styles or scripts)
+	page.on("console", (m) => {
+		if (/Content Security Policy/i.test(m.text()))
+			page.errors.push(m.text());
+	});
 	return page;
 }
 

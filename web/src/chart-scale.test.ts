@@ -1,35 +1,7 @@
 // chart-scale.test.ts - axis maxima, ticks and pixel mapping of the charts.
 
 import { describe, expect, it } from "vitest";
-import { compact, labelEvery, niceMax, scale, stackMax, ticks } from "./chart-scale";
-
-describe("niceMax", () => {
-	it.each([
-		[0, 1], [-3, 1], [NaN, 1], [Infinity, 1],
-		[0.3, 0.5], [1, 1], [1.2, 2], [2, 2], [2.1, 2.5], [3, 5], [7, 10],
-		[10, 10], [11, 20], [23, 25], [26, 50], [99, 100], [101, 200], [1234, 2000],
-	])("niceMax(%s) = %s", (v, want) => {
-		expect(niceMax(v)).toBe(want);
-	});
-	it("is never below the value", () => {
-		for (let v = 0.01; v < 1e6; v *= 1.37)
-			expect(niceMax(v)).toBeGreaterThanOrEqual(v);
-	});
-});
-
-describe("ticks", () => {
-	it("splits evenly from 0 to max", () => {
-		expect(ticks(100)).toEqual([0, 25, 50, 75, 100]);
-		expect(ticks(2.5)).toEqual([0, 0.625, 1.25, 1.875, 2.5]);
-	});
-	it("keeps small integer axes integral", () => {
-		expect(ticks(2)).toEqual([0, 1, 2]);
-		expect(ticks(1)).toEqual([0, 1]);
-	});
-	it("handles an empty axis", () => {
-		expect(ticks(0)).toEqual([0]);
-	});
-});
+import { axis, compact, fillHours, labelEvery, scale, stackMax } from "./chart-scale";
 
 describe("scale", () => {
 	it("maps linearly and clamps", () => {
@@ -68,5 +40,54 @@ describe("compact", () => {
 		expect(compact(25000)).toBe("25k");
 		expect(compact(2500000)).toBe("2.5M");
 		expect(compact(0.625)).toBe("0.63");
+	});
+});
+
+describe("axis", () => {
+	it.each([
+		[0, 1, [0, 1]],
+		[1, 1, [0, 1]],
+		[3, 3, [0, 1, 2, 3]],
+		[4, 4, [0, 1, 2, 3, 4]],
+		[5, 6, [0, 2, 4, 6]],
+		[9, 10, [0, 5, 10]],
+		[10, 10, [0, 5, 10]],
+		[23, 30, [0, 10, 20, 30]],
+		[101, 150, [0, 50, 100, 150]],
+	] as [number, number, number[]][])(
+	    "axis(%s) ends at %s", (v, max, want) => {
+		const a = axis(v);
+		expect(a.max).toBe(max);
+		expect(a.ticks).toEqual(want);
+	});
+	it("uses whole steps for counts and covers the value", () => {
+		for (let v = 1; v < 5000; v = Math.ceil(v * 1.3)) {
+			const a = axis(v);
+			expect(a.max).toBeGreaterThanOrEqual(v);
+			expect(a.ticks.every(Number.isInteger)).toBe(true);
+			expect(a.ticks.length).toBeLessThanOrEqual(6);
+			expect(a.ticks.length).toBeGreaterThanOrEqual(2);
+		}
+	});
+	it("allows fractional steps for fractional data", () => {
+		expect(axis(0.8, 4, false)).toEqual({ max: 0.8, ticks: [0, 0.2, 0.4, 0.6, 0.8] });
+	});
+});
+
+describe("fillHours", () => {
+	const now = Date.parse("2026-11-29T16:42:10Z");
+	const zero = (t: string) => ({ t, n: 0 });
+	it("spans the period with zeros where the server sent nothing", () => {
+		const rows = fillHours([{ t: "2026-11-29T15:00:00Z", n: 4 }, { t: "2026-11-29T16:00:00Z", n: 2 }], 4, now, zero);
+		expect(rows).toEqual([
+			{ t: "2026-11-29T13:00:00Z", n: 0 },
+			{ t: "2026-11-29T14:00:00Z", n: 0 },
+			{ t: "2026-11-29T15:00:00Z", n: 4 },
+			{ t: "2026-11-29T16:00:00Z", n: 2 },
+		]);
+	});
+	it("drops rows outside the period and bad times", () => {
+		const rows = fillHours([{ t: "2026-11-28T01:00:00Z", n: 9 }, { t: "garbage", n: 9 }], 2, now, zero);
+		expect(rows.map((r) => r.n)).toEqual([0, 0]);
 	});
 });

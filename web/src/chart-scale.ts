@@ -1,35 +1,6 @@
 // chart-scale.ts - pure arithmetic for the console's SVG charts (no DOM, so
-// it is unit-tested with vitest): a "nice" axis maximum, its ticks, and the
-// mapping of values to pixels.
-
-// niceMax: the smallest of 1, 2, 2.5, 5 x 10^k that is >= v (1 for v <= 0),
-// so axes end on round numbers.
-export function niceMax(v: number): number {
-	if (!(v > 0) || !Number.isFinite(v))
-		return 1;
-	const exp = Math.floor(Math.log10(v));
-	const base = Math.pow(10, exp);
-	for (const m of [1, 2, 2.5, 5, 10]) {
-		const c = m * base;
-		if (c >= v - base * 1e-9)
-			return Number(c.toPrecision(12));
-	}
-	return 10 * base;
-}
-
-// ticks: count + 1 evenly spaced values from 0 to max inclusive.  For small
-// integer maxima every tick is an integer (mail counts are whole numbers).
-export function ticks(max: number, count = 4): number[] {
-	if (max <= 0)
-		return [0];
-	let n = count;
-	if (Number.isInteger(max) && max < count)
-		n = max;
-	const out: number[] = [];
-	for (let i = 0; i <= n; i++)
-		out.push(Number(((max * i) / n).toPrecision(12)));
-	return out;
-}
+// it is unit-tested with vitest): the y axis (round steps), the mapping of
+// values to pixels, label thinning, and hourly rows over a whole period.
 
 // scale: value v on an axis 0..max drawn over `size` pixels (clamped).
 export function scale(v: number, max: number, size: number): number {
@@ -71,4 +42,56 @@ export function compact(v: number): string {
 	if (a >= 1e3)
 		return `${Number((v / 1e3).toFixed(1))}k`;
 	return String(Number(v.toFixed(2)));
+}
+
+export interface Axis {
+	max: number;
+	ticks: number[];
+}
+
+// axis: the y axis for data up to `v`: a step of 1, 2, 2.5 or 5 x 10^k
+// giving about `count` intervals, never a fractional step for counts
+// (integer=true), and a maximum that is a whole number of steps >= v.
+export function axis(v: number, count = 4, integer = true): Axis {
+	if (!(v > 0) || !Number.isFinite(v))
+		return { max: 1, ticks: [0, 1] };
+	const raw = v / count;
+	const exp = Math.floor(Math.log10(raw));
+	let step = 0;
+	for (let e = exp; step === 0; e++) {
+		for (const m of [1, 2, 2.5, 5]) {
+			const c = Number((m * Math.pow(10, e)).toPrecision(12));
+			if (c >= raw && (!integer || Number.isInteger(c))) {
+				step = c;
+				break;
+			}
+		}
+	}
+	const n = Math.max(1, Math.ceil(v / step - 1e-9));
+	const out: number[] = [];
+	for (let i = 0; i <= n; i++)
+		out.push(Number((i * step).toPrecision(12)));
+	return { max: out[n], ticks: out };
+}
+
+// fillHours: one row per hour of the last `hours` hours ending with the
+// hour of `now`, taking the server's rows by their hour (t, ISO 8601) and
+// zeros where it sent none, so every chart spans the whole period.
+export function fillHours<T extends { t: string }>(rows: T[], hours: number, now: number,
+    zero: (t: string) => T): T[] {
+	const H = 3600 * 1000;
+	const last = Math.floor(now / H) * H;
+	const byHour = new Map<number, T>();
+	for (const r of rows) {
+		const ms = Date.parse(r.t);
+		if (Number.isFinite(ms))
+			byHour.set(Math.floor(ms / H) * H, r);
+	}
+	const out: T[] = [];
+	for (let i = hours - 1; i >= 0; i--) {
+		const h = last - i * H;
+		const t = new Date(h).toISOString().replace(/\.\d{3}Z$/, "Z");
+		out.push(byHour.get(h) ?? zero(t));
+	}
+	return out;
 }

@@ -1,6 +1,8 @@
 // dom.ts - small DOM helpers: h() builds an element with attributes,
 // listeners and children; s() does the same for SVG.  Text is always set as
-// text nodes, never parsed as HTML, so mail content cannot inject markup.
+// text nodes, never parsed as HTML, so mail content cannot inject markup;
+// styles go through the CSSOM, so the console runs under a CSP without
+// 'unsafe-inline'.
 
 export type Child = Node | string | number | null | undefined | false | Child[];
 export type Attrs = Record<string, unknown>;
@@ -13,6 +15,10 @@ function setAttrs(el: Element, attrs: Attrs | null | undefined): void {
 			continue;
 		if (k.startsWith("on") && typeof v === "function") {
 			el.addEventListener(k.slice(2).toLowerCase(), v as EventListener);
+		} else if (k === "style") {
+			// Through the CSSOM: the server's Content-Security-Policy
+			// (style-src 'self') refuses style attributes set as markup.
+			(el as HTMLElement | SVGElement).style.cssText = String(v);
 		} else if (k === "value" && "value" in el) {
 			(el as HTMLInputElement).value = String(v);
 		} else if (k === "checked" && "checked" in el) {

@@ -21,6 +21,15 @@ export function hour(iso: string): string {
 	return new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(d);
 }
 
+// dayHour: "11/29 16:00" for axes longer than a day.
+export function dayHour(iso: string): string {
+	const d = new Date(iso);
+	if (Number.isNaN(d.getTime()))
+		return iso;
+	return new Intl.DateTimeFormat(locale(), { month: "numeric", day: "numeric", hour: "2-digit",
+	    minute: "2-digit" }).format(d);
+}
+
 export function num(n: number | undefined | null): string {
 	return new Intl.NumberFormat(locale()).format(n ?? 0);
 }

@@ -53,6 +53,7 @@ export const en = {
 	"action.quarantine": "Quarantined",
 	"action.reject": "Rejected",
 	"action.hold": "Held",
+	"action.release": "Released",
 	"action.any": "Any action",
 	"dash.title": "Dashboard",
 	"dash.period": "Period",

@@ -5,8 +5,9 @@
 import { api, type Stats } from "../api";
 import { type Ctx, go, pageTitle } from "../app";
 import { hbars, lines, stackedBars, type Series } from "../chart";
+import { fillHours } from "../chart-scale";
 import { field, h } from "../dom";
-import { hour, num } from "../format";
+import { dayHour, hour, num } from "../format";
 import { t, type Key } from "../i18n";
 
 const PERIODS = [24, 72, 168];
@@ -35,8 +36,14 @@ export async function dashboardPage(ctx: Ctx): Promise<Node> {
 
 	const actions: Series[] = (["deliver", "tag", "quarantine", "reject", "hold"] as const).map((a) =>
 	    ({ key: a, label: t(`action.${a}` as Key), color: `var(--c-${a})` }));
-	const byAction = st.by_action ?? [];
-	const logins = st.logins ?? [];
+	// Every hour of the period, zeros where the server has no row.
+	const now = Date.now();
+	const byAction = fillHours(st.by_action ?? [], hours, now,
+	    (t) => ({ t, deliver: 0, tag: 0, quarantine: 0, reject: 0, hold: 0 }));
+	const logins = fillHours(st.logins ?? [], hours, now, (t) => ({ t, failures: 0, refused: 0 }));
+	const label = hours > 24 ? dayHour : hour;
+	const anyAction = (st.by_action ?? []).length > 0;
+	const anyLogin = (st.logins ?? []).length > 0;
 	const loginSeries: Series[] = [
 		{ key: "failures", label: t("dash.logins.failures"), color: "var(--c-fail)" },
 		{ key: "refused", label: t("dash.logins.refused"), color: "var(--c-refused)" }];
@@ -50,8 +57,8 @@ export async function dashboardPage(ctx: Ctx): Promise<Node> {
 		h("li", { class: `total total-${k}` }, h("span", { class: "total-label" }, t(label)),
 		    h("span", { class: "total-value", "data-total": k }, num(totals[k]))))),
 	    h("div", { class: "grid" },
-		card(t("dash.by_action"), byAction.length
-		    ? stackedBars(t("dash.by_action"), byAction.map((r) => hour(r.t)), actions, byAction)
+		card(t("dash.by_action"), anyAction
+		    ? stackedBars(t("dash.by_action"), byAction.map((r) => label(r.t)), actions, byAction)
 		    : empty(), "wide"),
 		card(t("dash.top_symbols"), sym.length
 		    ? hbars(t("dash.top_symbols"), sym.map((x) => ({ label: x.name, count: x.count })))
@@ -59,7 +66,7 @@ export async function dashboardPage(ctx: Ctx): Promise<Node> {
 		card(t("dash.top_targets"), targets.length
 		    ? hbars(t("dash.top_targets"), targets.map((x) => ({ label: x.rcpt, count: x.count })))
 		    : empty()),
-		card(t("dash.logins"), logins.length
-		    ? lines(t("dash.logins"), logins.map((r) => hour(r.t)), loginSeries, logins)
+		card(t("dash.logins"), anyLogin
+		    ? lines(t("dash.logins"), logins.map((r) => label(r.t)), loginSeries, logins)
 		    : empty(), "wide")));
 }

@@ -10,7 +10,7 @@ import { filterForm, offsetOf, pager } from "../ui";
 
 const LIMIT = 50;
 const FILTERS = ["sender", "rcpt", "subject", "action", "since", "until"] as const;
-const ACTIONS = ["deliver", "tag", "quarantine", "reject", "hold"];
+const ACTIONS = ["deliver", "tag", "quarantine", "reject", "hold", "release"];
 
 function label(prefix: string, v: string): string {
 	const k = `${prefix}.${v}` as Key;

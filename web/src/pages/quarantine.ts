@@ -71,12 +71,14 @@ export async function quarantinePage(ctx: Ctx): Promise<Node> {
 	    pager("quarantine", p, r.total ?? items.length, offset, LIMIT, items.length));
 }
 
-// previewDoc: the iframe document around the server's sanitized HTML.
-export function previewDoc(html: string): string {
+// previewDoc: the iframe document around the server's sanitized HTML.  Its
+// own CSP allows nothing but the console's preview.css and data: images
+// (and the console's CSP, which a srcdoc document inherits, applies too).
+export function previewDoc(html: string, cssUrl: string): string {
+	const origin = new URL(cssUrl).origin;
 	return "<!doctype html><html><head><meta charset=\"utf-8\">" +
-	    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">" +
-	    "<style>body{font:14px/1.6 system-ui,sans-serif;color:#1f2933;margin:12px;word-wrap:break-word}" +
-	    "img{max-width:100%}a{color:#1d4f91;pointer-events:none}</style></head><body>" +
+	    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${origin}; img-src data:">` +
+	    `<link rel="stylesheet" href="${cssUrl}"></head><body>` +
 	    html + "</body></html>";
 }
 
@@ -85,7 +87,8 @@ function previewTabs(m: QDetail): HTMLElement {
 	if (m.html) {
 		tabs.push({ id: "html", label: t("q.preview.html"), panel: () =>
 		    h("iframe", { class: "preview-frame", sandbox: "", referrerpolicy: "no-referrer",
-			title: t("q.preview.frame"), srcdoc: previewDoc(m.html ?? "") }) });
+			title: t("q.preview.frame"),
+			srcdoc: previewDoc(m.html ?? "", new URL("preview.css", document.baseURI).href) }) });
 	}
 	tabs.push({ id: "text", label: t("q.preview.text"), panel: () => m.text
 	    ? h("pre", { class: "preview-text" }, m.text)
@@ -156,11 +159,10 @@ export async function quarantineDetailPage(ctx: Ctx): Promise<Node> {
 		onclick: () => run("learn", { label: "spam" }, t("q.learned.spam")) }, t("q.spam")),
 	    h("button", { type: "button", "data-act": "ham",
 		onclick: () => run("learn", { label: "ham" }, t("q.learned.ham")) }, t("q.ham")),
+	    // The server decides who may do what; a refusal shows as an error.
+	    confirmButton(t("q.delete"), t("q.delete.confirm"),
+		() => run("delete", undefined, t("q.deleted"), finished)),
 	];
-	// An approver may read and release, not delete (see the API's roles).
-	if (ctx.user.role !== "approver")
-		buttons.push(confirmButton(t("q.delete"), t("q.delete.confirm"),
-		    () => run("delete", undefined, t("q.deleted"), finished)));
 	actions.append(...buttons);
 
 	const meta: [Key, Node | string][] = [
