@@ -177,6 +177,9 @@ describe("sekisho console", { skip: URL_ ? false : "run through tests/integratio
 		await page.locator("button[data-tab=headers]").press("ArrowRight");
 		await page.locator("button[data-tab=headers]").click();
 		assert.match(await page.locator("table.headers").innerText(), /alice-q1@e2e\.test/);
+		await page.locator("button[data-tab=html]").click();
+		await page.frameLocator("iframe.preview-frame").locator("body").waitFor();
+		await page.screenshot({ path: path.join(ART, "quarantine-detail.png") });
 		assert.deepEqual(page.errors, []);
 	});
 
@@ -222,6 +225,7 @@ describe("sekisho console", { skip: URL_ ? false : "run through tests/integratio
 		const text = await rowsText(page);
 		assert.ok(text.includes(BOB_SUBJ), `bob sees his mail: ${text}`);
 		assert.ok(!text.includes(ALICE_SUBJ), "bob does not see alice's mail");
+		await page.screenshot({ path: path.join(ART, "quarantine-user-ja.png"), fullPage: true });
 		const other = await pageFetch(page, "GET", `/api/v1/quarantine/${encodeURIComponent(aliceId)}`);
 		assert.ok(other.status === 403 || other.status === 404, `bob opening alice's mail: ${other.status}`);
 		const rel = await pageFetch(page, "POST", `/api/v1/quarantine/${encodeURIComponent(aliceId)}/release`,
@@ -265,6 +269,7 @@ describe("sekisho console", { skip: URL_ ? false : "run through tests/integratio
 		await page.locator("table#config").waitFor();
 		assert.match(await page.locator("table#config tr[data-name=console_listen]").innerText(), /127\.0\.0\.1:\d+/);
 		assert.equal(await page.locator("table#config input").count(), 0, "read-only");
+		await page.screenshot({ path: path.join(ART, "settings.png") });
 	});
 
 	it("releases a quarantined mail and it arrives in the sink", async (t) => {
