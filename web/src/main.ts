@@ -134,6 +134,7 @@ function loginView(message?: { kind: "ok" | "error"; text: string }): HTMLElemen
 
 function showLogin(message?: { kind: "ok" | "error"; text: string }): void {
 	user = null;
+	renderSeq++;	/* a page still loading must not draw over the form */
 	features.clear();
 	clear(root);
 	root.appendChild(loginView(message));

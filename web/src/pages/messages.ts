@@ -56,7 +56,7 @@ export async function messagesPage(ctx: Ctx): Promise<Node> {
 		    h("td", null, m.subject || t("q.nosubject")),
 		    h("td", null, h("span", { class: `badge badge-${m.action}` }, label("action", m.action))),
 		    h("td", { class: "num" }, score(m.score)),
-		    h("td", null, m.state))))));
+		    h("td", null, label("state", m.state)))))));
 
 	return h("div", null,
 	    pageTitle(t("m.title")),
