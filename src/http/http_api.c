@@ -36,7 +36,7 @@ jstr(json_t *obj, const char *key)
 static json_t *
 jstr_or_null(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	return http_json_str(s);
 }
 
 static json_t *
@@ -181,8 +181,8 @@ quar_row(const struct msg_row *row, void *arg)
 	double score;
 
 	scan_summary(row->scan, &score, &names, NULL);
-	json_array_append_new(items, json_pack("{s:s, s:o, s:s, s:o, s:o, s:f, s:o, s:o}",
-	    "id", row->id, "received", iso(row->received_ms), "from", row->from ? row->from : "",
+	json_array_append_new(items, json_pack("{s:s, s:o, s:o, s:o, s:o, s:f, s:o, s:o}",
+	    "id", row->id, "received", iso(row->received_ms), "from", http_json_str(row->from ? row->from : ""),
 	    "rcpts", json_array_text(row->rcpts), "subject", jstr_or_null(row->subject),
 	    "score", score, "action", jstr_or_null(row->action), "symbols", names));
 	return 0;
@@ -262,11 +262,11 @@ quarantine_get(struct http_req *r, json_t **out)
 		return st;
 	rcpts = json_array();
 	for (size_t i = 0; i < env->nrcpt; i++)
-		json_array_append_new(rcpts, json_string(env->rcpt[i].addr));
+		json_array_append_new(rcpts, http_json_str(env->rcpt[i].addr));
 	scan_summary(qi.scan, &score, NULL, &detail);
-	obj = json_pack("{s:s, s:o, s:s, s:o, s:o, s:f, s:o, s:o, s:s}",
+	obj = json_pack("{s:s, s:o, s:o, s:o, s:o, s:f, s:o, s:o, s:s}",
 	    "id", env->id, "received", iso(env->received_ms),
-	    "from", env->mail_from ? env->mail_from : "", "rcpts", rcpts,
+	    "from", http_json_str(env->mail_from ? env->mail_from : ""), "rcpts", rcpts,
 	    "subject", jstr_or_null(qi.subject), "score", score,
 	    "action", jstr_or_null(qi.action), "symbols", detail,
 	    "direction", env->listener && strcmp(env->listener, "outbound") == 0 ?
@@ -370,9 +370,9 @@ static int
 log_row(const struct msg_row *row, void *arg)
 {
 	json_t *items = arg;
-	json_t *o = json_pack("{s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:s, s:o}",
+	json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:o}",
 	    "id", row->id, "received", iso(row->received_ms), "direction", row->direction,
-	    "from", row->from ? row->from : "", "rcpts", json_array_text(row->rcpts),
+	    "from", http_json_str(row->from ? row->from : ""), "rcpts", json_array_text(row->rcpts),
 	    "subject", jstr_or_null(row->subject), "action", jstr_or_null(row->action),
 	    "state", log_state_name(row->state), "symbols", json_array_text(row->scan));
 
@@ -456,7 +456,7 @@ top_cb(int64_t key, const char *name, int64_t n, void *arg)
 	struct stats_ctx *c = arg;
 
 	(void)key;
-	json_array_append_new(c->list, json_pack("{s:s, s:I}", c->keyname, name,
+	json_array_append_new(c->list, json_pack("{s:o, s:I}", c->keyname, http_json_str(name),
 	    "count", (json_int_t)n));
 	return 0;
 }

@@ -71,6 +71,8 @@ const struct http_route *http_routes(size_t *n);
 
 /* Query parameter, or NULL. */
 const char *http_arg(struct http_req *r, const char *name);
+/* A JSON string of s (bytes invalid in UTF-8 become U+FFFD), or null for NULL. */
+json_t *http_json_str(const char *s);
 /* {"error": text} and the status. */
 int http_err(json_t **out, int status, const char *text);
 /* Write an audit row (and a log line) for a state change by r's user. */

@@ -42,8 +42,9 @@ http_preview(json_t *obj, const char *raw, size_t len)
 	const char *text;
 
 	for (size_t i = 0; i < msg->nheaders; i++)
-		json_array_append_new(headers, json_pack("[s, s]", msg->headers[i].name,
-		    msg->headers[i].value ? msg->headers[i].value : ""));
+		json_array_append_new(headers, json_pack("[o, o]",
+		    http_json_str(msg->headers[i].name),
+		    http_json_str(msg->headers[i].value ? msg->headers[i].value : "")));
 	text = msg->text && *msg->text ? msg->text : msg->html_text ? msg->html_text : "";
 	for (size_t i = 0; i < msg->nparts; i++) {
 		const struct msg_part *p = &msg->parts[i];
@@ -51,19 +52,18 @@ http_preview(json_t *obj, const char *raw, size_t len)
 		if (p->is_html && p->html != NULL && hb.len < PREVIEW_MAX_TEXT)
 			buf_add(&hb, p->html, strlen(p->html));
 		if (p->is_attachment)
-			json_array_append_new(atts, json_pack("{s:s, s:s, s:I}",
-			    "name", p->filename ? p->filename : "",
-			    "type", p->content_type ? p->content_type : "application/octet-stream",
+			json_array_append_new(atts, json_pack("{s:o, s:o, s:I}",
+			    "name", http_json_str(p->filename ? p->filename : ""),
+			    "type", http_json_str(p->content_type ? p->content_type :
+			    "application/octet-stream"),
 			    "size", (json_int_t)p->size));
 	}
 	if (hb.len > 0) {
 		char *clean = http_sanitize_html(hb.p, hb.len > PREVIEW_MAX_TEXT ?
 		    PREVIEW_MAX_TEXT : hb.len);
 
-		html = json_string(clean);
+		html = http_json_str(clean);
 		free(clean);
-		if (html == NULL)
-			html = json_null();
 	} else {
 		html = json_null();
 	}

@@ -143,6 +143,57 @@ send_text(struct MHD_Connection *conn, int status, const char *text)
 	    strlen(text), NULL);
 }
 
+/* Length of the valid UTF-8 sequence at p (1..4), or 0. */
+static size_t
+utf8_seq(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF)
+		return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+		if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+			return 0;
+		if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F))
+			return 0;
+		return 3;
+	}
+	if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+		if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+			return 0;
+		if ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] > 0x8F))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+json_t *
+http_json_str(const char *s)
+{
+	struct buf b = { 0 };
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	for (const unsigned char *p = (const unsigned char *)s; *p; ) {
+		size_t n = utf8_seq(p);
+
+		if (n == 0) {
+			buf_str(&b, "\xEF\xBF\xBD");
+			p++;
+		} else {
+			buf_add(&b, p, n);
+			p += n;
+		}
+	}
+	j = json_string(b.p ? b.p : "");
+	buf_free(&b);
+	return j ? j : json_string("");
+}
+
 int
 http_err(json_t **out, int status, const char *text)
 {

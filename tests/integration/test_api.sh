@@ -110,7 +110,7 @@ check "the session cookie is HttpOnly and SameSite=Strict" \
 	grep -qi '^Set-Cookie: sekisho_session=[0-9a-f]\{64\}; Path=/; HttpOnly; SameSite=Strict' "$T/hdr"
 st=$(login admin2 admin "$CODE")
 check "the same TOTP code is refused the second time" \
-	sh -c "[ $st = 401 ] && jq -e '.need_totp == true' '$T/body' >/dev/null"
+	sh -c "[ $st = 401 ] && jq -e '.need_totp == true and (.error | test(\"already used\"))' '$T/body' >/dev/null"
 ACSRF=$(cat "$T/admin.csrf")
 st=$(req admin GET /api/v1/me)
 check "GET /me gives the user and the CSRF token" \
@@ -244,6 +244,7 @@ check "/metrics has counters and gauges" \
 st=$(req admin POST /api/v1/users "$ACSRF" '{"name":"carol","password":"another long one","role":"user","email":"carol@sekisho.test","lang":"ja"}')
 check "POST /users creates a user and returns the TOTP secret" \
 	sh -c "[ $st = 201 ] && jq -e '(.totp_secret | length) == 32 and (.totp_uri | startswith(\"otpauth://totp/sekisho:carol?\"))' '$T/body' >/dev/null"
+SECRET_carol=$(jq -r .totp_secret "$T/body")
 st=$(req admin DELETE /api/v1/users/bob "$ACSRF")
 check "DELETE /users/NAME removes the user" [ "$st" = 204 ]
 st=$(req bob GET /api/v1/me)
@@ -275,5 +276,26 @@ st=$(login alice2 alice "$(totp alice)")
 check "after console_login_max_failures failures the user gets 429" [ "$st" = 429 ]
 check "the refusal is logged" grep -q 'console: login refused user=alice' "$T/sekishod.log"
 
+stop_sekishod
+
+# ---- a restart keeps sessions; HTTPS ----
+make_cert
+start_sekishod -o network_checks=no -o console_listen=127.0.0.1:"$HP" \
+	-o console_dir="$T/dist" -o console_tls=yes \
+	-o tls_cert_file="$T/tls.crt" -o tls_key_file="$T/tls.key"
+wait_port "$HP" 30 || fail "the console did not start with TLS"
+BASE=https://127.0.0.1:$HP
+# the certificate names localhost; the cookies belong to 127.0.0.1
+curl() { command curl -k "$@"; }
+st=$(req appr GET /api/v1/me)
+check "a session survives a restart (kept in the store), now over HTTPS" \
+	sh -c "[ $st = 200 ] && jq -e '.name == \"appr\"' '$T/body' >/dev/null"
+curl -s -D "$T/thdr" -o "$T/body" -H 'Content-Type: application/json' \
+	--data "{\"username\":\"carol\",\"password\":\"another long one\",\"totp\":\"$(totp carol)\"}" \
+	"$BASE/api/v1/login"
+check "under console_tls the session cookie is Secure" \
+	grep -qi '^Set-Cookie: sekisho_session=.*; Secure' "$T/thdr"
+st=$(command curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/api/v1/me")
+check "plain HTTP is not answered under console_tls" [ "$st" != 401 ]
 stop_sekishod
 finish

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "http/http_console.h"
+#include "http/http_int.h"
 #include "http/http_sanitize.h"
 #include "http/http_util.h"
 #include "store/store.h"
@@ -608,6 +609,37 @@ test_msglog(void **state)
 	envelope_free(rej);
 }
 
+/* ---- JSON strings from bytes that may not be UTF-8 ---- */
+
+static void
+test_json_str(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "plain", "plain" },
+		{ "日本語", "日本語" },
+		{ "a\xff" "b", "a\xEF\xBF\xBD" "b" },
+		{ "\xe6\x97", "\xEF\xBF\xBD\xEF\xBF\xBD" },		/* cut short */
+		{ "\xc0\xaf", "\xEF\xBF\xBD\xEF\xBF\xBD" },		/* overlong '/' */
+		{ "\xed\xa0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" },	/* surrogate */
+		{ "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80" },
+	};
+	json_t *j;
+
+	(void)state;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
+		j = http_json_str(cases[i].in);
+		assert_non_null(j);
+		if (strcmp(json_string_value(j), cases[i].want) != 0)
+			fail_msg("case %zu: %s", i, json_string_value(j));
+		json_decref(j);
+	}
+	j = http_json_str(NULL);
+	assert_true(json_is_null(j));
+	json_decref(j);
+}
+
 /* ---- times and names ---- */
 
 static void
@@ -655,6 +687,7 @@ main(void)
 		cmocka_unit_test(test_sanitize_keeps),
 		cmocka_unit_test(test_sanitize_deep),
 		cmocka_unit_test_setup_teardown(test_msglog, setup, teardown),
+		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_times),
 	};
 
