@@ -108,13 +108,36 @@ export async function newPage(browser, locale = "en-US") {
 	return page;
 }
 
-// signIn: through the console's form; resolves when the navigation is there.
-export async function signIn(page, url, name, user) {
+// wrongCode: six digits that are none of the codes the server accepts now.
+export function wrongCode(secret) {
+	const now = totpStep();
+	const valid = new Set([-1, 0, 1].map((d) => totp(secret, now + d)));
+	let c = Number(totp(secret, now));
+	while (valid.has(String(c).padStart(6, "0")))
+		c = (c + 1) % 1000000;
+	return String(c).padStart(6, "0");
+}
+
+// signIn: through the console's form, by mouse or (keyboard) by typing and
+// Enter; resolves when the navigation is there.
+export async function signIn(page, url, name, user, { keyboard = false } = {}) {
 	await page.goto(url);
-	await page.locator("input[name=username]").fill(name);
-	await page.locator("input[name=password]").fill(user.password);
-	await page.locator("input[name=totp]").fill(await freshCode(name, user.secret));
-	await page.locator("form.login-form button[type=submit]").click();
+	const code = await freshCode(name, user.secret);
+	if (keyboard) {
+		// the user name field has focus; Tab moves through the form
+		await page.locator("input[name=username]").waitFor();
+		await page.keyboard.type(name);
+		await page.keyboard.press("Tab");
+		await page.keyboard.type(user.password);
+		await page.keyboard.press("Tab");
+		await page.keyboard.type(code);
+		await page.keyboard.press("Enter");
+	} else {
+		await page.locator("input[name=username]").fill(name);
+		await page.locator("input[name=password]").fill(user.password);
+		await page.locator("input[name=totp]").fill(code);
+		await page.locator("form.login-form button[type=submit]").click();
+	}
 	await page.locator("nav.side").waitFor({ timeout: 15000 });
 }
 
