@@ -97,6 +97,7 @@ export interface QItem {
 }
 
 export interface QDetail extends Omit<QItem, "symbols"> {
+	direction?: "inbound" | "outbound";
 	symbols: { name: string; score: number; reason: string }[];
 	headers: [string, string][];
 	text: string | null;
@@ -112,8 +113,9 @@ export interface MsgItem {
 	rcpts: string[];
 	subject: string;
 	action: string;
-	score: number;
+	score: number | null;	/* null: refused during SMTP */
 	state: string;
+	symbols?: string[];
 }
 
 export interface Stats {

@@ -53,7 +53,6 @@ export const en = {
 	"action.quarantine": "Quarantined",
 	"action.reject": "Rejected",
 	"action.hold": "Held",
-	"action.release": "Released",
 	"action.any": "Any action",
 	"dash.title": "Dashboard",
 	"dash.period": "Period",

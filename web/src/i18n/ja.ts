@@ -53,7 +53,6 @@ export const ja: Messages = {
 	"action.quarantine": "隔離",
 	"action.reject": "拒否",
 	"action.hold": "保留",
-	"action.release": "隔離から配送",
 	"action.any": "すべての処理",
 	"dash.title": "ダッシュボード",
 	"dash.period": "期間",

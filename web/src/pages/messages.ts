@@ -10,7 +10,7 @@ import { filterForm, offsetOf, pager } from "../ui";
 
 const LIMIT = 50;
 const FILTERS = ["sender", "rcpt", "subject", "action", "since", "until"] as const;
-const ACTIONS = ["deliver", "tag", "quarantine", "reject", "hold", "release"];
+const ACTIONS = ["deliver", "tag", "quarantine", "reject", "hold"];
 
 function label(prefix: string, v: string): string {
 	const k = `${prefix}.${v}` as Key;
@@ -47,7 +47,8 @@ export async function messagesPage(ctx: Ctx): Promise<Node> {
 		    h("th", { scope: "col" }, t("q.subject")),
 		    h("th", { scope: "col" }, t("q.action")),
 		    h("th", { scope: "col", class: "num" }, t("q.score")),
-		    h("th", { scope: "col" }, t("m.state")))),
+		    h("th", { scope: "col" }, t("m.state")),
+		    h("th", { scope: "col" }, t("q.symbols")))),
 		h("tbody", null, items.map((m) => h("tr", { "data-id": m.id },
 		    h("td", { class: "nowrap" }, dateTime(m.received)),
 		    h("td", null, label("m", m.direction)),
@@ -56,7 +57,8 @@ export async function messagesPage(ctx: Ctx): Promise<Node> {
 		    h("td", null, m.subject || t("q.nosubject")),
 		    h("td", null, h("span", { class: `badge badge-${m.action}` }, label("action", m.action))),
 		    h("td", { class: "num" }, score(m.score)),
-		    h("td", null, label("state", m.state)))))));
+		    h("td", null, label("state", m.state)),
+		    h("td", null, (m.symbols ?? []).map((x) => h("span", { class: "chip" }, x))))))));
 
 	return h("div", null,
 	    pageTitle(t("m.title")),

@@ -173,6 +173,8 @@ export async function quarantineDetailPage(ctx: Ctx): Promise<Node> {
 		["q.score", score(m.score)],
 		["q.action", actionLabel(m.action)],
 	];
+	if (m.direction)
+		meta.push(["m.direction", t(m.direction === "outbound" ? "m.outbound" : "m.inbound")]);
 
 	return h("div", { class: "detail" },
 	    h("p", null, h("a", { href: "#/quarantine", onclick: (ev: Event) => {
