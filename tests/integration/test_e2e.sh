@@ -19,10 +19,6 @@
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 command -v node >/dev/null || skip "node is not installed (Debian package nodejs)"
 command -v npm >/dev/null || skip "npm is not installed (Debian package npm)"
-[ -x "$CHROMIUM" ] || skip "chromium is not installed ($CHROMIUM; Debian package chromium)"
-command -v swaks >/dev/null || skip "swaks is not installed"
-command -v curl >/dev/null || skip "curl is not installed"
-[ -x "$SEKISHOD" ] || skip "no sekishod in $BUILD"
 
 # The console and the test runner's packages, from the committed lockfiles.
 npm_ready() {
@@ -31,10 +27,18 @@ npm_ready() {
 }
 npm_ready "$SRC/web" || fail "npm ci in web/ (see the log)"
 npm_ready "$SRC/tests/e2e" || fail "npm ci in tests/e2e/ (see the log)"
-(cd "$SRC/web" && npm run --silent build) >"$T/web-build.log" 2>&1 || fail "the console does not build (npm run build in web/)"
-ok "the console builds (web/dist)"
+# Built into the test's own directory: web/dist is left alone.
+(cd "$SRC/web" && npm run --silent build -- --outDir "$T/dist" --emptyOutDir) >"$T/web-build.log" 2>&1 ||
+	fail "the console does not build (npm run build in web/)"
+[ -f "$T/dist/index.html" ] || fail "the console build made no index.html"
+ok "the console builds"
 (cd "$SRC/web" && npm test --silent) >"$T/vitest.log" 2>&1 || fail "console unit tests (vitest in web/)"
 ok "console unit tests pass (i18n catalogs complete, chart scaling)"
+
+[ -x "$CHROMIUM" ] || skip "chromium is not installed ($CHROMIUM; Debian package chromium)"
+command -v swaks >/dev/null || skip "swaks is not installed"
+command -v curl >/dev/null || skip "curl is not installed"
+[ -x "$SEKISHOD" ] || skip "no sekishod in $BUILD"
 
 "$SEKISHO" -o state_dir="$T/state" console-user list >/dev/null 2>&1 ||
 	skip "this sekisho has no 'console-user' command yet (the console API is not there)"
@@ -64,7 +68,7 @@ CONSOLE_PORT=$(free_port)
 mkdir -p "$T/sink"
 start_sekishod -o inbound_next_hop=maildir:"$T/sink" -o network_checks=no \
 	-o symbol_actions="HDR_MISSING_DATE=quarantine" \
-	-o console_listen=127.0.0.1:"$CONSOLE_PORT" -o console_dir="$SRC/web/dist"
+	-o console_listen=127.0.0.1:"$CONSOLE_PORT" -o console_dir="$T/dist"
 wait_port "$CONSOLE_PORT" 30 || fail "the console does not listen on 127.0.0.1:$CONSOLE_PORT"
 URL="http://127.0.0.1:$CONSOLE_PORT"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/me")
