@@ -9,7 +9,8 @@
  * add reads the password from standard input (one line) and prints the new
  * TOTP secret as "totp_secret=BASE32" and "totp_uri=otpauth://..." lines
  * (for an authenticator app, or oathtool --totp -b); totp-reset prints the
- * same for a new secret and ends the user's sessions.  The store is
+ * same for a new secret and ends the user's sessions.  Each change is
+ * written to the console's audit log as done by "cli:LOGIN".  The store is
  * created when it does not exist yet, so the first admin can be made
  * before sekishod has run.
  *
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char cu_usage[] =
     "usage: sekisho console-user add NAME --role admin|approver|user [--email ADDR] [--lang ja|en]\n"
@@ -101,6 +103,7 @@ add(struct store *st, int argc, char **argv)
 		fprintf(stderr, "sekisho: %s\n", err);
 		return 1;
 	}
+	console_audit_cli(st, "user_add", name, role);
 	printf("totp_secret=%s\ntotp_uri=%s\n", secret, uri);
 	free(secret);
 	free(uri);
@@ -150,6 +153,7 @@ cmd_console_user(const struct config *cfg, int argc, char **argv)
 		else if (d == 1)
 			fprintf(stderr, "sekisho: no user named %s\n", argv[1]);
 		else {
+			console_audit_cli(st, "user_delete", argv[1], NULL);
 			printf("%s: deleted\n", argv[1]);
 			rc = 0;
 		}
@@ -157,6 +161,7 @@ cmd_console_user(const struct config *cfg, int argc, char **argv)
 		if (console_user_totp_reset(st, argv[1], &secret, &uri, err, sizeof(err)) != 0) {
 			fprintf(stderr, "sekisho: %s\n", err);
 		} else {
+			console_audit_cli(st, "user_totp_reset", argv[1], NULL);
 			printf("totp_secret=%s\ntotp_uri=%s\n", secret, uri);
 			free(secret);
 			free(uri);

@@ -7,10 +7,11 @@
  * to QUEUED with its retry time now, so a running sekishod delivers it
  * within queue_scan_interval; delete removes the row, then the file; learn
  * trains the spam classifier with it.  The three are queue_admin.c, shared
- * with the console's API.
+ * with the console's API, and go to the console's audit log as "cli:LOGIN".
  */
 #include "cmd/cmd.h"
 #include "cmd/common.h"
+#include "http/http_console.h"
 #include "queue/queue_admin.h"
 #include "queue/queue_spool.h"
 #include "queue/queue_state.h"
@@ -173,6 +174,7 @@ cmd_quarantine(const struct config *cfg, int argc, char **argv)
 			fprintf(stderr, "sekisho: %s\n", err);
 			goto out;
 		}
+		console_audit_cli(st, "quarantine_release", id, NULL);
 		printf("%s: released for delivery\n", id);
 		rc = 0;
 	} else if (strcmp(sub, "delete") == 0) {
@@ -180,6 +182,7 @@ cmd_quarantine(const struct config *cfg, int argc, char **argv)
 			fprintf(stderr, "sekisho: %s\n", err);
 			goto out;
 		}
+		console_audit_cli(st, "quarantine_delete", id, NULL);
 		printf("%s: deleted\n", id);
 		rc = 0;
 	} else if (strcmp(sub, "learn") == 0 && argc == 3 &&
@@ -191,6 +194,7 @@ cmd_quarantine(const struct config *cfg, int argc, char **argv)
 			fprintf(stderr, "sekisho: %s\n", err);
 			goto out;
 		}
+		console_audit_cli(st, "quarantine_learn", id, argv[2]);
 		printf("%s: %s as %s\n", id, learn_outcome_name(o), argv[2]);
 		rc = 0;
 	} else {

@@ -22,6 +22,9 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +134,25 @@ console_user_totp_reset(struct store *st, const char *name, char **secret, char 
 	*secret = s;
 	*uri = http_totp_uri(name, s);
 	return 0;
+}
+
+void
+console_audit_cli(struct store *st, const char *action, const char *target,
+    const char *detail)
+{
+	struct passwd *pw = getpwuid(getuid());
+	char who[96];
+	struct console_audit a;
+
+	snprintf(who, sizeof(who), "cli:%s", pw ? pw->pw_name : "?");
+	a.t_ms = util_now_ms();
+	a.user = who;
+	a.ip = "local";
+	a.action = action;
+	a.target = target;
+	a.detail = detail;
+	if (store_caudit_add(st, &a) < 0)
+		fprintf(stderr, "sekisho: audit log: %s\n", store_errmsg(st));
 }
 
 json_t *

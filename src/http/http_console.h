@@ -33,4 +33,9 @@ int console_user_create(struct store *st, const char *name, const char *password
 int console_user_totp_reset(struct store *st, const char *name, char **secret,
     char **uri, char *err, size_t errlen);
 
+/* An audit row for a change made from the command line: user "cli:LOGIN",
+ * address "local".  Failures are reported on stderr. */
+void console_audit_cli(struct store *st, const char *action, const char *target,
+    const char *detail);
+
 #endif

@@ -11,6 +11,7 @@
 #define SEKISHO_HTTP_INT_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,7 +35,7 @@ struct http_server {
 	struct cidr *metrics_nets;
 	size_t nmetrics_nets;
 	char *cert, *key;		/* PEM contents for TLS */
-	int64_t last_housekeeping_ms;	/* atomic */
+	_Atomic int64_t last_housekeeping_ms;
 };
 
 struct http_req {

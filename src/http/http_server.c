@@ -300,12 +300,11 @@ housekeeping(struct http_server *srv, struct store *st)
 {
 	const struct config *cfg = srv->cfg;
 	int64_t now = util_now_ms();
-	int64_t last = atomic_load((_Atomic int64_t *)&srv->last_housekeeping_ms);
+	int64_t last = atomic_load(&srv->last_housekeeping_ms);
 	int64_t keep = cfg->console_login_window * 1000;
 
 	if (now - last < HOUSEKEEPING_MS ||
-	    !atomic_compare_exchange_strong((_Atomic int64_t *)&srv->last_housekeeping_ms,
-	    &last, now))
+	    !atomic_compare_exchange_strong(&srv->last_housekeeping_ms, &last, now))
 		return;
 	if (keep < LOGIN_FAILURES_KEEP_MS)
 		keep = LOGIN_FAILURES_KEEP_MS;
@@ -577,6 +576,8 @@ http_server_start(const struct config *cfg, struct queue *q, char *err, size_t e
 		}
 		flags |= MHD_USE_TLS;
 	}
+	/* Without TLS the key option's place holds MHD_OPTION_END, which ends
+	 * the list there. */
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, srv,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->console_threads,

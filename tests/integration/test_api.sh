@@ -46,6 +46,13 @@ printf 'short\n' | sekisho console-user add weak --role user >/dev/null 2>&1 &&
 	fail "a 5-character password was accepted"
 printf 'correct horse battery\n' | sekisho console-user add admin --role user >/dev/null 2>&1 &&
 	fail "a second user named admin was accepted"
+old=$SECRET_bob
+sekisho console-user totp-reset bob >"$T/user-bob.out" || fail "console-user totp-reset"
+SECRET_bob=$(sed -n 's/^totp_secret=//p' "$T/user-bob.out")
+check "console-user totp-reset gives a new secret" sh -c "[ -n '$SECRET_bob' ] && [ '$SECRET_bob' != '$old' ]"
+printf 'correct horse battery\n' | sekisho console-user add temp --role user >/dev/null &&
+	sekisho console-user delete temp >/dev/null || fail "console-user delete"
+sekisho console-user delete temp >/dev/null 2>&1 && fail "deleting a missing user succeeded"
 check "console-user list shows the users and roles" \
 	sh -c "\"$SEKISHO\" -o state_dir='$T/state' console-user list | grep -q '^appr  *approver'"
 
@@ -236,6 +243,8 @@ check "stats count the quarantined mail and the symbols" \
 st=$(req admin GET /api/v1/audit)
 check "the audit log has the release, learn and delete with user and IP" \
 	sh -c "[ $st = 200 ] && jq -e '[.items[] | select(.ip == \"127.0.0.1\") | .action] | (index(\"quarantine_release\") and index(\"quarantine_learn\") and index(\"quarantine_delete\"))' '$T/body' >/dev/null"
+check "the audit log has the command line's user changes" \
+	sh -c "jq -e '[.items[] | select(.ip == \"local\" and (.user | startswith(\"cli:\"))) | .action] | (index(\"user_add\") and index(\"user_delete\") and index(\"user_totp_reset\"))' '$T/body' >/dev/null"
 curl -s -o "$T/metrics" -w '%{http_code}' "$BASE/metrics" >"$T/mst"
 check "/metrics has counters and gauges" \
 	sh -c "[ \$(cat '$T/mst') = 200 ] && grep -q '^sekisho_received_total [1-9]' '$T/metrics' && grep -q '^sekisho_messages_logged{action=\"quarantine\"} 2$' '$T/metrics' && grep -q '^sekisho_queue_messages{state=\"quarantined\"} 0$' '$T/metrics' && grep -q '^sekisho_symbol_hits{symbol=\"HDR_MISSING_DATE\"} 2$' '$T/metrics'"
