@@ -4,6 +4,7 @@
 #               embedded defaults (SQLite, local spool, Maildir sink)
 #   make test   install what is missing, build with ASan+UBSan, run every test
 #   make build  build only (release, in build/)
+#   make web    build the console only (web/dist; npm ci when the lockfile changed)
 #   make bench  benchmarks side by side with peers (not tests)
 
 BUILD      ?= build
