@@ -2,7 +2,7 @@
 // sekishod at "/").  Relative asset paths so the console works under any
 // prefix; no external fonts or CDN: everything is bundled.  `npm run dev`
 // proxies the API to a local sekishod (SEKISHO_API, default 127.0.0.1:8025).
-import { defineConfig } from "vite";
+import { defineConfig } from "vitest/config";
 
 export default defineConfig({
 	base: "./",
@@ -21,4 +21,4 @@ export default defineConfig({
 		include: ["src/**/*.test.ts"],
 		environment: "node",
 	},
-} as any);
+});
