@@ -7,7 +7,8 @@
  *                                               (kept for message_log_retention)
  *   sekisho_symbol_hits{symbol}              gauge: messages with each symbol in the
  *                                               last 24 hours
- * No latency histograms yet: the queue does not keep per-message timings.
+ *   sekisho_scan_duration_seconds            histogram: receipt to verdict
+ *   sekisho_delivery_latency_seconds         histogram: receipt to delivery (per recipient)
  *
  * Label values are escaped (backslash, quote, newline) as the format asks.
  */
@@ -77,6 +78,22 @@ act_cb(int64_t key, const char *name, int64_t n, void *arg)
 	return 0;
 }
 
+static void
+histogram(struct buf *b, const char *name, const char *help, const struct queue_latency *l)
+{
+	uint64_t cum = 0;
+
+	buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (size_t i = 0; i < QUEUE_LAT_BOUNDS; i++) {
+		cum += l->bucket[i];
+		buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name,
+		    (double)queue_latency_bounds_ms[i] / 1000, (unsigned long long)cum);
+	}
+	buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.3f\n%s_count %llu\n", name,
+	    (unsigned long long)l->count, name, (double)l->sum_ms / 1000, name,
+	    (unsigned long long)l->count);
+}
+
 char *
 http_metrics_text(struct http_server *srv, struct store *st)
 {
@@ -113,6 +130,10 @@ http_metrics_text(struct http_server *srv, struct store *st)
 		    (unsigned long long)qs.received, (unsigned long long)qs.delivered,
 		    (unsigned long long)qs.deferred, (unsigned long long)qs.bounced,
 		    (unsigned long long)qs.rejected);
+		histogram(&b, "sekisho_scan_duration_seconds",
+		    "Time from receipt to verdict.", &qs.scan);
+		histogram(&b, "sekisho_delivery_latency_seconds",
+		    "Time from receipt to delivery, per recipient.", &qs.delivery);
 	}
 	memset(&a, 0, sizeof(a));
 	if (store_stats_by_action(st, 0, NULL, act_cb, &a) < 0)

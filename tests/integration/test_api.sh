@@ -247,7 +247,7 @@ check "the audit log has the command line's user changes" \
 	sh -c "jq -e '[.items[] | select(.ip == \"local\" and (.user | startswith(\"cli:\"))) | .action] | (index(\"user_add\") and index(\"user_delete\") and index(\"user_totp_reset\"))' '$T/body' >/dev/null"
 curl -s -o "$T/metrics" -w '%{http_code}' "$BASE/metrics" >"$T/mst"
 check "/metrics has counters and gauges" \
-	sh -c "[ \$(cat '$T/mst') = 200 ] && grep -q '^sekisho_received_total [1-9]' '$T/metrics' && grep -q '^sekisho_messages_logged{action=\"quarantine\"} 2$' '$T/metrics' && grep -q '^sekisho_queue_messages{state=\"quarantined\"} 0$' '$T/metrics' && grep -q '^sekisho_symbol_hits{symbol=\"HDR_MISSING_DATE\"} 2$' '$T/metrics'"
+	sh -c "[ \$(cat '$T/mst') = 200 ] && grep -q '^sekisho_received_total [1-9]' '$T/metrics' && grep -q '^sekisho_messages_logged{action=\"quarantine\"} 2$' '$T/metrics' && grep -q '^sekisho_queue_messages{state=\"quarantined\"} 0$' '$T/metrics' && grep -q '^sekisho_symbol_hits{symbol=\"HDR_MISSING_DATE\"} 2$' '$T/metrics' && grep -q '^sekisho_scan_duration_seconds_count 2$' '$T/metrics' && grep -q '^sekisho_delivery_latency_seconds_bucket{le=\"+Inf\"} 1$' '$T/metrics'"
 
 # ---- users ----
 st=$(req admin POST /api/v1/users "$ACSRF" '{"name":"carol","password":"another long one","role":"user","email":"carol@sekisho.test","lang":"ja"}')
