@@ -130,6 +130,12 @@ describe("sekisho console", { skip: URL_ ? false : "run through tests/integratio
 		const shot = path.join(ART, "dashboard.png");
 		await page.screenshot({ path: shot, fullPage: true });
 		console.log(`# dashboard screenshot: ${shot}`);
+		// the period: every hour of the last 7 days, one row each
+		assert.equal(await page.locator("figure.chart").first().locator(".sr-only tbody tr").count(), 24);
+		await page.getByLabel("Period").selectOption("168");
+		await waitUntil(() => /hours=168/.test(page.url()), 5000, "the period in the URL");
+		await waitUntil(async () => (await page.locator("figure.chart").first().locator(".sr-only tbody tr").count()) === 168,
+		    10000, "168 hourly rows");
 		assert.deepEqual(page.errors, []);
 	});
 
