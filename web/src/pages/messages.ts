@@ -1,5 +1,5 @@
-// pages/messages.ts - the message log: search by sender, recipient,
-// subject, action and time (GET /messages), newest first.
+// pages/messages.ts - the message log: search by text, sender, recipient,
+// subject, symbol, action and time (GET /messages), newest first.
 
 import { api, type MsgItem, type Page as ListPage, query } from "../api";
 import { type Ctx, pageTitle } from "../app";
@@ -9,7 +9,7 @@ import { t, type Key } from "../i18n";
 import { filterForm, offsetOf, pager } from "../ui";
 
 const LIMIT = 50;
-const FILTERS = ["sender", "rcpt", "subject", "action", "since", "until"] as const;
+const FILTERS = ["q", "sender", "rcpt", "subject", "symbol", "action", "since", "until"] as const;
 const ACTIONS = ["deliver", "tag", "quarantine", "reject", "hold"];
 
 function label(prefix: string, v: string): string {
@@ -28,9 +28,11 @@ export async function messagesPage(ctx: Ctx): Promise<Node> {
 	const items = r.items ?? [];
 
 	const form = filterForm("messages", [
+		{ name: "q", label: t("q.q") },
 		{ name: "sender", label: t("q.sender") },
 		{ name: "rcpt", label: t("q.rcpt") },
 		{ name: "subject", label: t("q.subject") },
+		{ name: "symbol", label: t("q.symbol") },
 		{ name: "action", label: t("q.action"), type: "select",
 		    options: [["", t("action.any")], ...ACTIONS.map((a): [string, string] => [a, label("action", a)])] },
 		{ name: "since", label: t("q.since"), type: "datetime" },
