@@ -265,8 +265,9 @@ serve_static(struct http_server *srv, struct MHD_Connection *conn, const char *u
 	enum MHD_Result ret;
 	int fd = -1;
 
-	if (http_static_path(dir, url, path, sizeof(path)) == 0)
-		fd = open_static(dir, path, &sb);
+	if (http_static_path(dir, url, path, sizeof(path)) < 0)
+		return send_text(conn, 404, "not found\n");
+	fd = open_static(dir, path, &sb);
 	/* A client route (no file extension) gets the console's index.html. */
 	last = strrchr(url, '/');
 	if (fd < 0 && last != NULL && strchr(last, '.') == NULL) {

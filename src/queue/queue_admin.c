@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define QADMIN_MAX_MESSAGE	(256u << 20)
 
@@ -116,11 +118,41 @@ quarantine_delete(struct store *st, struct spool *sp, const char *id, char *err,
 char *
 quarantine_read(struct spool *sp, const char *id, size_t *len)
 {
-	char *path = spool_path(sp, id);
-	char *raw = util_read_file(path, QADMIN_MAX_MESSAGE, len);
+	int fd = spool_open_msg(sp, id);	/* refuses ids that are not queue ids */
+	struct stat sb;
+	char *raw = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int saved;
 
-	free(path);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &sb) < 0)
+		goto fail;
+	if (sb.st_size < 0 || (uint64_t)sb.st_size > QADMIN_MAX_MESSAGE) {
+		errno = EFBIG;
+		goto fail;
+	}
+	raw = xmalloc((size_t)sb.st_size + 1);
+	while (got < (size_t)sb.st_size &&
+	    (n = read(fd, raw + got, (size_t)sb.st_size - got)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		got += (size_t)n;
+	}
+	raw[got] = '\0';
+	close(fd);
+	*len = got;
 	return raw;
+fail:
+	saved = errno;
+	free(raw);
+	close(fd);
+	errno = saved;
+	return NULL;
 }
 
 enum qadmin_rc

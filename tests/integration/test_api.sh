@@ -270,9 +270,10 @@ check "a client route gets index.html with the CSP and nosniff headers" \
 	sh -c "grep -q 'id=app' '$T/index' && grep -qi \"^Content-Security-Policy: default-src 'self'\" '$T/shdr' && grep -qi '^X-Content-Type-Options: nosniff' '$T/shdr' && grep -qi '^Content-Type: text/html' '$T/shdr'"
 curl -s -D "$T/jhdr" -o /dev/null "$BASE/assets/app.js"
 check "a script is served as text/javascript" grep -qi '^Content-Type: text/javascript' "$T/jhdr"
-for p in '/../outside.txt' '/assets/../../outside.txt' '/%2e%2e/outside.txt' '/.hidden' '/assets/..%2f..%2foutside.txt'; do
+for p in '/../outside.txt' '/assets/../../outside.txt' '/%2e%2e/outside.txt' '/.hidden' \
+	'/assets/..%2f..%2foutside.txt' '/../../../../../../etc/passwd' '/assets/%2e%2e/%2e%2e/etc/passwd'; do
 	st=$(curl -s --path-as-is -o "$T/trav" -w '%{http_code}' "$BASE$p")
-	grep -q secret "$T/trav" && fail "$p reached a file outside console_dir"
+	grep -q 'secret\|root:' "$T/trav" && fail "$p reached a file outside console_dir"
 	[ "$st" = 404 ] || [ "$st" = 400 ] || fail "$p answered $st"
 done
 ok "no directory traversal out of console_dir"
