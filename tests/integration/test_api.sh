@@ -291,7 +291,7 @@ stop_sekishod
 # ---- a restart keeps sessions; HTTPS ----
 make_cert
 start_sekishod -o network_checks=no -o console_listen=127.0.0.1:"$HP" \
-	-o console_dir="$T/dist" -o console_tls=yes \
+	-o console_dir="$T/dist" -o console_tls=yes -o metrics_allow=192.0.2.0/24 \
 	-o tls_cert_file="$T/tls.crt" -o tls_key_file="$T/tls.key"
 wait_port "$HP" 30 || fail "the console did not start with TLS"
 BASE=https://127.0.0.1:$HP
@@ -305,6 +305,9 @@ curl -s -D "$T/thdr" -o "$T/body" -H 'Content-Type: application/json' \
 	"$BASE/api/v1/login"
 check "under console_tls the session cookie is Secure" \
 	grep -qi '^Set-Cookie: sekisho_session=.*; Secure' "$T/thdr"
+st=$(curl -s -o "$T/body" -w '%{http_code}' "$BASE/metrics")
+check "/metrics refuses an address outside metrics_allow" \
+	sh -c "[ $st = 403 ] && ! grep -q sekisho_ '$T/body'"
 st=$(command curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/api/v1/me")
 check "plain HTTP is not answered under console_tls" [ "$st" != 401 ]
 stop_sekishod
