@@ -4,6 +4,7 @@
 #               embedded defaults (SQLite, local spool, Maildir sink)
 #   make test   install what is missing, build with ASan+UBSan, run every test
 #   make build  build only (release, in build/)
+#   make web    build the console only (web/dist; npm ci when the lockfile changed)
 #   make bench  benchmarks side by side with peers (not tests)
 
 BUILD      ?= build
@@ -11,14 +12,21 @@ TEST_BUILD ?= build-test
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR     := $(if $(CI),ON,OFF)
 
-.PHONY: all deps build build-test run test bench fuzz clean
+.PHONY: all deps web build build-test run test bench fuzz clean
 
 all: build
 
 deps:
 	@sh scripts/install-deps.sh
 
-build: deps
+# The console (web/, TypeScript): `npm ci` from the committed lockfile only
+# when node_modules is missing or older than package-lock.json, then the
+# Vite build into web/dist (served by sekishod at "/").
+web: deps
+	@cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || \
+		npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build
+
+build: deps web
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEKISHO_WERROR=$(WERROR) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 

@@ -15,7 +15,7 @@ clamav-testfiles p7zip-full zip
 libmicrohttpd-dev liboath-dev oathtool libpwquality-dev cracklib-runtime
 libzip-dev libmaxminddb-dev libmaxmind-db-writer-perl mmdb-bin libhiredis-dev
 libcmocka-dev
-swaks postfix python3 curl
+swaks postfix python3 curl jq
 dovecot-core dovecot-imapd dovecot-sieve
 chromium
 clang libclang-rt-14-dev

@@ -34,5 +34,6 @@ struct cmd_hold_list {
 };
 int cmd_hold_print(const struct store_hold *h, void *arg);
 int cmd_hold_act(struct store *st, const char *id, const char *action, const char *comment);
+int cmd_console_user(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -1,13 +1,18 @@
 /*
  * cmd_quarantine.c - sekisho quarantine list | show ID | release ID | delete ID
+ *                    | learn ID spam|ham
  *
  * Quarantined messages are messages in state QUARANTINED with their bytes
  * in the spool and their analysis (JSON) in the store.  release moves one
  * to QUEUED with its retry time now, so a running sekishod delivers it
- * within queue_scan_interval; delete removes the row, then the file.
+ * within queue_scan_interval; delete removes the row, then the file; learn
+ * trains the spam classifier with it.  The three are queue_admin.c, shared
+ * with the console's API, and go to the console's audit log as "cli:LOGIN".
  */
 #include "cmd/cmd.h"
 #include "cmd/common.h"
+#include "http/http_console.h"
+#include "queue/queue_admin.h"
 #include "queue/queue_spool.h"
 #include "queue/queue_state.h"
 #include "store/store.h"
@@ -135,12 +140,12 @@ cmd_quarantine(const struct config *cfg, int argc, char **argv)
 	struct queue_info qi;
 	const char *sub = argc > 0 ? argv[0] : "";
 	const char *id = argc > 1 ? argv[1] : NULL;
-	enum msg_state to;
+	char err[512];
 	int rc = 1, n = 0;
 
 	memset(&qi, 0, sizeof(qi));
 	if (strcmp(sub, "list") != 0 && id == NULL) {
-		fprintf(stderr, "usage: sekisho quarantine list | show ID | release ID | delete ID\n");
+		fprintf(stderr, "usage: sekisho quarantine list | show ID | release ID | delete ID | learn ID spam|ham\n");
 		return 2;
 	}
 	if (cmd_open_state(cfg, &st, &sp) < 0)
@@ -165,32 +170,35 @@ cmd_quarantine(const struct config *cfg, int argc, char **argv)
 		preview(sp, id);
 		rc = 0;
 	} else if (strcmp(sub, "release") == 0) {
-		if (load(st, id, &env, &qi) < 0)
-			goto out;
-		if (queue_state_next(qi.state, QEV_RELEASE, &to) < 0)
-			goto out;
-		qi.state = to;
-		qi.next_try_ms = util_now_ms();
-		free(qi.action);
-		qi.action = xstrdup("release");
-		if (store_msg_update(st, env, &qi) < 0) {
-			fprintf(stderr, "sekisho: %s\n", store_errmsg(st));
+		if (quarantine_release(st, id, err, sizeof(err)) != QADMIN_OK) {
+			fprintf(stderr, "sekisho: %s\n", err);
 			goto out;
 		}
+		console_audit_cli(st, "quarantine_release", id, NULL);
 		printf("%s: released for delivery\n", id);
 		rc = 0;
 	} else if (strcmp(sub, "delete") == 0) {
-		if (load(st, id, &env, &qi) < 0)
-			goto out;
-		if (store_msg_delete(st, id) < 0) {
-			fprintf(stderr, "sekisho: %s\n", store_errmsg(st));
+		if (quarantine_delete(st, sp, id, err, sizeof(err)) != QADMIN_OK) {
+			fprintf(stderr, "sekisho: %s\n", err);
 			goto out;
 		}
-		spool_remove(sp, id);
+		console_audit_cli(st, "quarantine_delete", id, NULL);
 		printf("%s: deleted\n", id);
 		rc = 0;
+	} else if (strcmp(sub, "learn") == 0 && argc == 3 &&
+	    (strcmp(argv[2], "spam") == 0 || strcmp(argv[2], "ham") == 0)) {
+		enum learn_outcome o;
+
+		if (quarantine_learn(st, sp, id, strcmp(argv[2], "spam") == 0,
+		    (unsigned)cfg->bayes_table_bits, "cli", &o, err, sizeof(err)) != QADMIN_OK) {
+			fprintf(stderr, "sekisho: %s\n", err);
+			goto out;
+		}
+		console_audit_cli(st, "quarantine_learn", id, argv[2]);
+		printf("%s: %s as %s\n", id, learn_outcome_name(o), argv[2]);
+		rc = 0;
 	} else {
-		fprintf(stderr, "usage: sekisho quarantine list | show ID | release ID | delete ID\n");
+		fprintf(stderr, "usage: sekisho quarantine list | show ID | release ID | delete ID | learn ID spam|ham\n");
 		rc = 2;
 	}
 out:

@@ -36,7 +36,7 @@ static const char usage[] =
     "  queue retry ID        deliver now instead of at the next retry time\n"
     "  queue delete ID       remove a message (no bounce)\n"
     "  scan [OPTIONS] FILE|DIR|-   run the analysis offline (see docs/scan.md)\n"
-    "  quarantine list | show ID | release ID | delete ID\n"
+    "  quarantine list | show ID | release ID | delete ID | learn ID spam|ham\n"
     "  hold list | show ID | cancel ID | release ID   held outbound mail\n"
     "  hold link URL         do what a signed link from a notice does\n"
     "  approval list | approve ID | reject ID [--comment TEXT]\n"
@@ -50,6 +50,9 @@ static const char usage[] =
     "  incident open USER | list | show ID | step ID N done [--note T] | close ID\n"
     "  account list-locks | lock LOGIN [--reason T] [--for 2h] | unlock LOGIN\n"
     "          | alerts [--all] [--ack ID] | logins [LOGIN]   login locks, alerts, history\n"
+    "  console-user add NAME --role admin|approver|user [--email ADDR] [--lang ja|en]\n"
+    "                        add a console user; password on stdin; prints the TOTP secret\n"
+    "  console-user list | delete NAME | totp-reset NAME\n"
     "  version               print the version\n";
 
 #define SEKISHO_VERSION "0.1.0"
@@ -400,6 +403,8 @@ main(int argc, char **argv)
 		rc = cmd_incident(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "account") == 0) {
 		rc = cmd_account(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "console-user") == 0) {
+		rc = cmd_console_user(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "user") == 0 && strcmp(sub, "add") == 0 &&
 	    need_args(argc, argi, 3)) {
 		rc = user_add(&c, argv[argi + 2]);

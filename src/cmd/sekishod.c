@@ -1,5 +1,6 @@
 /*
- * sekishod.c - the daemon: SMTP listeners, queue, analysis, delivery.
+ * sekishod.c - the daemon: SMTP listeners, queue, analysis, delivery, and
+ * the web console and REST API when console_listen is set.
  *
  *   sekishod [-c FILE] [-o name=value]...
  *
@@ -11,6 +12,7 @@
  */
 #include "account/account_service.h"
 #include "cmd/common.h"
+#include "http/http_server.h"
 #include "outbound/outbound.h"
 #include "queue/queue.h"
 #include "smtp/smtp_server.h"
@@ -94,6 +96,7 @@ main(int argc, char **argv)
 	struct outbound_rules *dir_rules;
 	struct smtp_server *srv;
 	struct account_service *acct;
+	struct http_server *console = NULL;
 	enum log_level level = LOG_LEVEL_INFO;
 	char err[512];
 	int argi, lockfd;
@@ -139,12 +142,16 @@ main(int argc, char **argv)
 	acct = account_service_start(cfg, base, err, sizeof(err));
 	if (acct == NULL)
 		fatal("sekishod: %s", err);
+	if (*cfg->console_listen != '\0' &&
+	    (console = http_server_start(cfg, q, err, sizeof(err))) == NULL)
+		fatal("sekishod: %s", err);
 	log_info("sekishod: ready (state_dir %s, host %s)", cfg->state_dir, cfg->myhostname);
 
 	event_base_dispatch(base);
 
 	account_service_stop(acct);
 	smtp_server_close_listeners(srv);
+	http_server_stop(console);
 	smtp_server_free(srv);
 	queue_stop(q);
 	outbound_directory_hook(NULL);

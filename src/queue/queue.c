@@ -54,6 +54,39 @@ struct queue_ticket {
 	struct verdict verdict;
 };
 
+/* ---- latency histograms (metrics) ---- */
+
+const int64_t queue_latency_bounds_ms[QUEUE_LAT_BOUNDS] = {
+	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 3600000,
+};
+
+struct latency_hist {
+	atomic_uint_fast64_t count, sum_ms, bucket[QUEUE_LAT_BOUNDS + 1];
+};
+
+static void
+latency_note(struct latency_hist *h, int64_t ms)
+{
+	size_t i = 0;
+
+	if (ms < 0)
+		ms = 0;
+	while (i < QUEUE_LAT_BOUNDS && ms > queue_latency_bounds_ms[i])
+		i++;
+	atomic_fetch_add(&h->bucket[i], 1);
+	atomic_fetch_add(&h->sum_ms, (uint_fast64_t)ms);
+	atomic_fetch_add(&h->count, 1);
+}
+
+static void
+latency_get(struct latency_hist *h, struct queue_latency *out)
+{
+	out->count = atomic_load(&h->count);
+	out->sum_ms = atomic_load(&h->sum_ms);
+	for (size_t i = 0; i <= QUEUE_LAT_BOUNDS; i++)
+		out->bucket[i] = atomic_load(&h->bucket[i]);
+}
+
 /* ---- in-flight set: ids the queue has in hand ---- */
 
 #define INFLIGHT_BUCKETS 4096
@@ -191,6 +224,7 @@ struct queue {
 
 	int stopping;		/* main thread: queue_stop() has begun */
 	atomic_uint_fast64_t n_received, n_delivered, n_deferred, n_bounced, n_rejected;
+	struct latency_hist scan_lat, deliv_lat;
 };
 
 static void writer_post(struct queue *q, struct wop *op);
@@ -542,7 +576,9 @@ static void
 log_decision(const struct envelope *env, const struct queue_ticket *t, const char *action)
 {
 	char from[600], rcpt[600], client[128], subject[400];
+	int64_t ms = util_mono_ms() - t->start_ms;
 
+	latency_note(&t->q->scan_lat, ms);
 	log_kv_quote(from, sizeof(from), env->mail_from);
 	log_kv_quote(rcpt, sizeof(rcpt), env->nrcpt ? env->rcpt[0].addr : "");
 	log_kv_quote(client, sizeof(client), env->client_addr ? env->client_addr : "local");
@@ -550,7 +586,7 @@ log_decision(const struct envelope *env, const struct queue_ticket *t, const cha
 	log_info("decision id=%s listener=%s client=%s from=<%s> to=<%s> nrcpt=%zu size=%lld "
 	    "action=%s score=%.2f time=%lldms subject=%s", env->id, env->listener, client,
 	    from, rcpt, env->nrcpt, (long long)env->size, action, t->verdict.score,
-	    (long long)(util_mono_ms() - t->start_ms), subject);
+	    (long long)ms, subject);
 }
 
 /* Main thread: analysis done.  The session answers; then the state moves. */
@@ -847,6 +883,7 @@ deliver_one(struct queue *q, struct store *st, struct conn_cache *cc, const char
 		struct rcpt *r = &env->rcpt[i];
 		if (was_pending[i] && r->status == RCPT_DELIVERED) {
 			atomic_fetch_add(&q->n_delivered, 1);
+			latency_note(&q->deliv_lat, now - env->received_ms);
 			log_delivery(env, r, relay, "sent", now);
 		} else if (was_pending[i] && r->status == RCPT_FAILED) {
 			atomic_fetch_add(&q->n_bounced, 1);
@@ -1166,4 +1203,6 @@ queue_get_stats(struct queue *q, struct queue_stats *out)
 	out->deferred = atomic_load(&q->n_deferred);
 	out->bounced = atomic_load(&q->n_bounced);
 	out->rejected = atomic_load(&q->n_rejected);
+	latency_get(&q->scan_lat, &out->scan);
+	latency_get(&q->deliv_lat, &out->delivery);
 }

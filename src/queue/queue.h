@@ -76,10 +76,20 @@ int queue_ticket_error(const struct queue_ticket *t);
  */
 int queue_inject(struct queue *q, struct envelope *env, const char *msg, size_t len,
     char id[QUEUE_ID_SIZE]);
+/* Latency histograms for metrics: bucket[i] counts the times <= bound i
+ * (queue_latency_bounds_ms, not cumulative); the last bucket is +Inf. */
+#define QUEUE_LAT_BOUNDS	15
+struct queue_latency {
+	uint64_t count, sum_ms;
+	uint64_t bucket[QUEUE_LAT_BOUNDS + 1];
+};
+extern const int64_t queue_latency_bounds_ms[QUEUE_LAT_BOUNDS];
 
 /* Counts for logs and metrics. */
 struct queue_stats {
 	uint64_t received, delivered, deferred, bounced, rejected;
+	struct queue_latency scan;	/* receipt to verdict (monotonic) */
+	struct queue_latency delivery;	/* receipt to delivery, per recipient */
 };
 void queue_get_stats(struct queue *q, struct queue_stats *out);
 

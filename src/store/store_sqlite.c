@@ -249,6 +249,88 @@ static const char *const migrations[] = {
 	 * (store_hold_work), which would otherwise read every hold ever kept. */
 	"CREATE INDEX holds_open ON holds(created_ms, msg_id)"
 	"  WHERE status = 'held' OR outcome_notified = 0 OR purged = 0;",
+	/*
+	 * 11: the console (store_console.h): users, sessions, audit log, login
+	 * failures; and the message log, one compact row per verdict kept after
+	 * the message row is gone (delivered rows are deleted).  Triggers write
+	 * the log, so every writer of messages (daemon, CLI, API) feeds it
+	 * without knowing it exists: the first action recorded makes the row,
+	 * later state changes follow it, and a deletion marks it done (or
+	 * deleted, for quarantined and held mail).  A RECEIVED row deleted
+	 * without an action is a message refused during the SMTP dialogue.
+	 * JSON stays valid or is ignored: a trigger must never fail the queue.
+	 */
+	"CREATE TABLE console_users ("
+	"  name TEXT PRIMARY KEY NOT NULL,"
+	"  pwhash TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role IN ('admin', 'approver', 'user')),"
+	"  email TEXT NOT NULL DEFAULT '',"
+	"  lang TEXT NOT NULL DEFAULT 'ja',"
+	"  totp_secret TEXT NOT NULL,"
+	"  totp_last_step INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE TABLE console_sessions ("
+	"  hash TEXT PRIMARY KEY NOT NULL,"
+	"  user TEXT NOT NULL REFERENCES console_users(name) ON DELETE CASCADE,"
+	"  csrf TEXT NOT NULL,"
+	"  ip TEXT,"
+	"  created_ms INTEGER NOT NULL,"
+	"  last_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX console_sessions_user ON console_sessions(user);"
+	"CREATE TABLE console_audit ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  t_ms INTEGER NOT NULL,"
+	"  user TEXT, ip TEXT, action TEXT NOT NULL, target TEXT, detail TEXT);"
+	"CREATE TABLE console_login_failures ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  t_ms INTEGER NOT NULL,"
+	"  user TEXT NOT NULL,"
+	"  ip TEXT NOT NULL,"
+	"  refused INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX console_login_failures_user ON console_login_failures(user, t_ms);"
+	"CREATE INDEX console_login_failures_ip ON console_login_failures(ip, t_ms);"
+	"CREATE TABLE msglog ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  received_ms INTEGER NOT NULL,"
+	"  direction TEXT NOT NULL,"
+	"  mail_from TEXT,"
+	"  rcpts TEXT NOT NULL DEFAULT '[]',"
+	"  subject TEXT,"
+	"  action TEXT NOT NULL,"
+	"  score REAL,"
+	"  symbols TEXT NOT NULL DEFAULT '[]',"
+	"  state INTEGER NOT NULL);"
+	"CREATE INDEX msglog_received ON msglog(received_ms);"
+	"CREATE TRIGGER msglog_verdict AFTER UPDATE OF action ON messages"
+	"  WHEN OLD.action IS NULL AND NEW.action IS NOT NULL BEGIN"
+	"  INSERT OR REPLACE INTO msglog (id, received_ms, direction, mail_from, rcpts,"
+	"    subject, action, score, symbols, state) VALUES (NEW.id, NEW.received_ms,"
+	"    CASE WHEN NEW.listener = 'outbound' THEN 'outbound' ELSE 'inbound' END,"
+	"    NEW.mail_from,"
+	"    (SELECT json_group_array(addr) FROM (SELECT addr FROM recipients"
+	"      WHERE msg_id = NEW.id ORDER BY idx)),"
+	"    NEW.subject, NEW.action,"
+	"    CASE WHEN json_valid(NEW.scan) THEN json_extract(NEW.scan, '$.score') END,"
+	"    (SELECT json_group_array(json_extract(value, '$.name')) FROM json_each("
+	"      CASE WHEN json_valid(NEW.scan) THEN NEW.scan ELSE '{}' END, '$.symbols')),"
+	"    NEW.state);"
+	"  END;"
+	"CREATE TRIGGER msglog_state AFTER UPDATE OF state ON messages"
+	"  WHEN OLD.state != NEW.state BEGIN"
+	"  UPDATE msglog SET state = NEW.state WHERE id = NEW.id;"
+	"  END;"
+	"CREATE TRIGGER msglog_gone BEFORE DELETE ON messages BEGIN"
+	"  UPDATE msglog SET state = CASE WHEN OLD.state IN (3, 4) THEN 6 ELSE 5 END"
+	"    WHERE id = OLD.id;"
+	"  INSERT OR IGNORE INTO msglog (id, received_ms, direction, mail_from, rcpts,"
+	"    subject, action, state) SELECT OLD.id, OLD.received_ms,"
+	"    CASE WHEN OLD.listener = 'outbound' THEN 'outbound' ELSE 'inbound' END,"
+	"    OLD.mail_from,"
+	"    (SELECT json_group_array(addr) FROM (SELECT addr FROM recipients"
+	"      WHERE msg_id = OLD.id ORDER BY idx)),"
+	"    OLD.subject, 'reject', 5"
+	"    WHERE OLD.action IS NULL AND OLD.state = 1;"
+	"  END;",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 

@@ -25,6 +25,9 @@
 #ifndef SEKISHO_RULES_DIR
 #define SEKISHO_RULES_DIR "rules"
 #endif
+#ifndef SEKISHO_CONSOLE_DIR
+#define SEKISHO_CONSOLE_DIR "web/dist"
+#endif
 
 static const char *const level_choices[] = { "crit", "error", "warning", "info", "debug", NULL };
 static const char *const tls_level_choices[] = { "none", "may", "encrypt", NULL };
@@ -326,6 +329,25 @@ static const struct config_option options[] = {
 	    "character set of Japanese notification mails (English ones are UTF-8)"),
 	OPT(notify_from, CONFIG_STR, "",
 	    "From: address of notification mails (empty: postmaster@myhostname)"),
+	OPT(console_listen, CONFIG_STR, "",
+	    "address:port of the web console and REST API, such as 127.0.0.1:8025 (empty: off)"),
+	OPT(console_tls, CONFIG_BOOL, "no",
+	    "serve the console over HTTPS with tls_cert_file and tls_key_file"),
+	OPT(console_dir, CONFIG_STR, SEKISHO_CONSOLE_DIR,
+	    "directory of the built console (web/dist) served at /"),
+	OPT(console_session_idle, CONFIG_TIME, "8h",
+	    "a console session unused this long ends"),
+	OPT(console_threads, CONFIG_INT, "2", "threads answering console and API requests"),
+	OPT(console_login_max_failures, CONFIG_INT, "5",
+	    "failed console logins of one user in console_login_window before logins are refused (429)"),
+	OPT(console_login_max_failures_ip, CONFIG_INT, "20",
+	    "failed console logins from one address in console_login_window before it is refused (429)"),
+	OPT(console_login_window, CONFIG_TIME, "15m",
+	    "window in which failed console logins are counted"),
+	OPT(metrics_allow, CONFIG_LIST, "127.0.0.0/8 ::1/128",
+	    "networks that may read /metrics (Prometheus) on console_listen"),
+	OPT(message_log_retention, CONFIG_TIME, "30d",
+	    "how long the message log (console, /stats, /metrics) keeps each message's verdict"),
 };
 
 const struct config_option *
@@ -751,6 +773,22 @@ config_validate(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->login_stuffing_failure_ratio < 0 || cfg->login_stuffing_failure_ratio > 1) {
 		snprintf(err, errlen, "login_stuffing_failure_ratio must be between 0 and 1");
 		return -1;
+	}
+	if (cfg->console_tls && *cfg->tls_cert_file == '\0') {
+		snprintf(err, errlen, "console_tls needs tls_cert_file and tls_key_file");
+		return -1;
+	}
+	if (cfg->console_threads < 1 || cfg->console_threads > 64) {
+		snprintf(err, errlen, "console_threads must be between 1 and 64");
+		return -1;
+	}
+	for (char **p = cfg->metrics_allow; p && *p; p++) {
+		struct cidr net;
+
+		if (cidr_parse(*p, &net) < 0) {
+			snprintf(err, errlen, "metrics_allow: '%s' is not a network", *p);
+			return -1;
+		}
 	}
 	return 0;
 }

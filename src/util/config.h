@@ -185,6 +185,17 @@ struct config {
 	char *notify_language;		/* ja or en, when the directory says nothing */
 	char *notify_charset;		/* iso-2022-jp or utf-8 for Japanese notices */
 	char *notify_from;		/* From: of notification mails (empty: postmaster@myhostname) */
+	/* console and REST API (src/http) */
+	char *console_listen;		/* address:port of the console (empty: off) */
+	int64_t console_tls;		/* bool: HTTPS with tls_cert_file/tls_key_file */
+	char *console_dir;		/* the built console (web/dist) */
+	int64_t console_session_idle;	/* seconds a session lives unused */
+	int64_t console_threads;	/* HTTP worker threads */
+	int64_t console_login_max_failures;	/* per user in console_login_window */
+	int64_t console_login_max_failures_ip;	/* per client address in the window */
+	int64_t console_login_window;	/* seconds */
+	char **metrics_allow;		/* networks that may read /metrics */
+	int64_t message_log_retention;	/* seconds the message log keeps a row */
 
 	/* symbol scores: "score.NAME = value" lines */
 	struct config_score *scores;

@@ -1,0 +1,96 @@
+/*
+ * http_int.h - what the console server's files share; not for callers.
+ *
+ * A request is matched against the route table (http_api.c); the server
+ * (http_server.c) has already checked, in this order: a live session (else
+ * 401), the CSRF token on anything but GET/HEAD (else 403), the route's
+ * least role (else 403).  A handler fills *out with the JSON answer (or
+ * NULL for no body) and returns the HTTP status.
+ */
+#ifndef SEKISHO_HTTP_INT_H
+#define SEKISHO_HTTP_INT_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/http_console.h"
+#include "http/http_util.h"
+#include "store/store_console.h"
+#include "util/buf.h"
+#include "util/cidr.h"
+#include "util/config.h"
+
+struct queue;
+struct spool;
+struct MHD_Connection;
+
+struct http_server {
+	const struct config *cfg;
+	struct queue *q;
+	struct spool *spool;
+	char *db_path;
+	struct MHD_Daemon *mhd;
+	struct cidr *metrics_nets;
+	size_t nmetrics_nets;
+	char *cert, *key;		/* PEM contents for TLS */
+	_Atomic int64_t last_housekeeping_ms;
+};
+
+struct http_req {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	struct store *st;		/* this thread's connection */
+	const char *method;
+	const char *path;
+	char ip[64];
+	const char *body;
+	size_t body_len;
+	json_t *json;			/* the body parsed, for POST/PUT with a body */
+	char caps[HTTP_ROUTE_MAXCAP][128];
+	size_t ncap;
+	/* the logged-in user */
+	struct console_user user;
+	enum console_role role;
+	char sess_hash[HTTP_TOKEN_HEX];
+	struct console_session sess;
+	char *set_cookie;		/* a Set-Cookie value to send */
+};
+
+typedef int (*http_handler)(struct http_req *r, json_t **out);
+
+struct http_route {
+	const char *method;
+	const char *pattern;
+	http_handler fn;
+	enum console_role least;	/* ROLE_NONE: no session needed */
+};
+
+/* The route table (http_api.c). */
+const struct http_route *http_routes(size_t *n);
+
+/* Query parameter, or NULL. */
+const char *http_arg(struct http_req *r, const char *name);
+/* A JSON string of s (bytes invalid in UTF-8 become U+FFFD), or null for NULL. */
+json_t *http_json_str(const char *s);
+/* {"error": text} and the status. */
+int http_err(json_t **out, int status, const char *text);
+/* Write an audit row (and a log line) for a state change by r's user. */
+void http_audit(struct http_req *r, const char *action, const char *target,
+    const char *detail);
+
+/* http_auth.c */
+int http_login(struct http_req *r, json_t **out);
+int http_logout(struct http_req *r, json_t **out);
+/* Load r's session from its cookie: 0 logged in, 1 not, -1 store error. */
+int http_session_load(struct http_req *r);
+json_t *http_user_json(const struct console_user *u);
+
+/* http_preview.c: detail JSON of a quarantined message's bytes. */
+void http_preview(json_t *obj, const char *raw, size_t len);
+
+/* http_metrics.c: the Prometheus text. */
+char *http_metrics_text(struct http_server *srv, struct store *st);
+
+#endif
