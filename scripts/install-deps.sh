@@ -17,7 +17,7 @@ libzip-dev libmaxminddb-dev libmaxmind-db-writer-perl mmdb-bin libhiredis-dev
 libcmocka-dev
 swaks postfix python3 curl jq
 dovecot-core dovecot-imapd dovecot-sieve
-chromium
+chromium fonts-noto-cjk
 clang libclang-rt-14-dev
 valgrind
 "
