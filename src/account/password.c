@@ -109,25 +109,14 @@ pwlist_close(struct pwlist *l)
 	free(l);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Compare the line at p (up to end) with the 40-digit key, as numbers. */
 static int
 line_cmp(const char *p, const char *end, const char *key)
 {
 	for (int i = 0; i < 40; i++) {
-		int a = p + i < end ? hexval((unsigned char)p[i]) : -1;
-		int b = hexval((unsigned char)key[i]);
+		int a = p + i < end ? util_hexval((unsigned char)p[i]) : -1;
+		int b = util_hexval((unsigned char)key[i]);
 		if (a != b)
 			return a < b ? -1 : 1;
 	}
@@ -141,7 +130,7 @@ pwlist_find(const struct pwlist *l, const char *hex, int64_t *count)
 	size_t lo = 0, hi = l->size;
 
 	for (int i = 0; i < 40; i++)
-		if (hexval((unsigned char)hex[i]) < 0)
+		if (util_hexval((unsigned char)hex[i]) < 0)
 			return 0;
 	/*
 	 * lo is always the start of a line and every line that may hold the

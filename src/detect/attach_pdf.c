@@ -18,6 +18,7 @@
  * to themselves: their names in the clear still count.
  */
 #include "detect/attach.h"
+#include "util/util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,17 +46,6 @@ is_delim(unsigned char c)
 	    c == '{' || c == '}' || c == '/' || c == '%' || c == 0x7f;
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static unsigned
 name_flag(const char *n)
@@ -86,8 +76,8 @@ scan_names(const unsigned char *buf, size_t len)
 			continue;
 		for (j = i + 1; j < len && !is_delim(buf[j]); j++) {
 			int c = buf[j];
-			if (c == '#' && j + 2 < len && hexval(buf[j + 1]) >= 0 && hexval(buf[j + 2]) >= 0) {
-				c = hexval(buf[j + 1]) * 16 + hexval(buf[j + 2]);
+			if (c == '#' && j + 2 < len && util_hexval(buf[j + 1]) >= 0 && util_hexval(buf[j + 2]) >= 0) {
+				c = util_hexval(buf[j + 1]) * 16 + util_hexval(buf[j + 2]);
 				j += 2;
 			}
 			if (n + 1 < sizeof(name))

@@ -53,17 +53,6 @@
 
 /* ---- reading URLs ---- */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Percent-decode (and '+' to space when plus) into a new string. */
 static char *
@@ -72,8 +61,8 @@ pct_decode(const char *s, size_t len, int plus)
 	char *out = xmalloc(len + 1), *o = out;
 
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		if (s[i] == '%' && i + 2 < len && util_hexval(s[i + 1]) >= 0 && util_hexval(s[i + 2]) >= 0) {
+			*o++ = (char)(util_hexval(s[i + 1]) * 16 + util_hexval(s[i + 2]));
 			i += 2;
 		} else if (plus && s[i] == '+')
 			*o++ = ' ';
@@ -105,7 +94,7 @@ ip_part(const char *s, size_t len, unsigned long long *v, int *plain)
 		*plain = 0;
 	}
 	for (; i < len; i++) {
-		int d = hexval((unsigned char)s[i]);
+		int d = util_hexval((unsigned char)s[i]);
 
 		if (d < 0 || d >= base)
 			return -1;
@@ -233,8 +222,8 @@ proofpoint_v2(const char *v)
 	char *out = xmalloc(len + 1), *o = out;
 
 	for (size_t i = 0; i < len; i++) {
-		if (v[i] == '-' && i + 2 < len && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
-			*o++ = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+		if (v[i] == '-' && i + 2 < len && util_hexval(v[i + 1]) >= 0 && util_hexval(v[i + 2]) >= 0) {
+			*o++ = (char)(util_hexval(v[i + 1]) * 16 + util_hexval(v[i + 2]));
 			i += 2;
 		} else if (v[i] == '_')
 			*o++ = '/';

@@ -154,17 +154,6 @@ parse_ew(const char *s, size_t len, size_t i, struct ew *w)
 	return 1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Base64 that skips what it does not know and stops at padding. */
 static void
@@ -212,8 +201,8 @@ ew_bytes(const struct ew *w, struct mbuf *out)
 
 		if (c == '_')
 			mbuf_addc(out, ' ');
-		else if (c == '=' && i + 2 < w->tlen && (h = hexval(w->text[i + 1])) >= 0 &&
-		    (l = hexval(w->text[i + 2])) >= 0) {
+		else if (c == '=' && i + 2 < w->tlen && (h = util_hexval(w->text[i + 1])) >= 0 &&
+		    (l = util_hexval(w->text[i + 2])) >= 0) {
 			mbuf_addc(out, (char)(h * 16 + l));
 			i += 2;
 		} else
@@ -480,7 +469,7 @@ pct_decode(const char *s, struct mbuf *out)
 	for (; *s != '\0'; s++) {
 		int h, l;
 
-		if (*s == '%' && (h = hexval(s[1])) >= 0 && (l = hexval(s[2])) >= 0) {
+		if (*s == '%' && (h = util_hexval(s[1])) >= 0 && (l = util_hexval(s[2])) >= 0) {
 			mbuf_addc(out, (char)(h * 16 + l));
 			s += 2;
 		} else

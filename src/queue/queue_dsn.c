@@ -104,17 +104,6 @@ sb_addr7(struct buf *b, const char *s)
 	}
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* Decode xtext; NULL when it is not valid (caller frees). */
 static char *
@@ -124,7 +113,7 @@ xtext_decode(const char *s)
 
 	for (; *s; s++) {
 		if (*s == '+') {
-			int h = hexval((unsigned char)s[1]), l = h < 0 ? -1 : hexval((unsigned char)s[2]);
+			int h = util_hexval((unsigned char)s[1]), l = h < 0 ? -1 : util_hexval((unsigned char)s[2]);
 			if (h < 0 || l < 0 || (h == 0 && l == 0)) {
 				free(out);
 				return NULL;

@@ -578,17 +578,6 @@ value_is(const char *v, size_t len, const char *word)
 	return len == strlen(word) && util_strncasecmp(v, word, len) == 0;
 }
 
-static int
-hex_value(int c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /*
  * Check (and, when out is not NULL, decode) xtext (RFC 3461 4): printable
@@ -607,8 +596,8 @@ xtext_decode(const char *v, size_t len, int allow8, char *out, size_t *outlen)
 		if (c == '+') {
 			int hi, lo;
 
-			if (len - i < 3 || (hi = hex_value((unsigned char)v[i + 1])) < 0 ||
-			    (lo = hex_value((unsigned char)v[i + 2])) < 0)
+			if (len - i < 3 || (hi = util_hexval((unsigned char)v[i + 1])) < 0 ||
+			    (lo = util_hexval((unsigned char)v[i + 2])) < 0)
 				return -1;
 			if (out != NULL)
 				out[o] = (char)(hi << 4 | lo);

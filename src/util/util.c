@@ -150,6 +150,18 @@ util_lowercase(char *s)
 	return s;
 }
 
+int
+util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 char *
 util_trim(char *s)
 {

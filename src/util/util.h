@@ -41,6 +41,8 @@ int util_strncasecmp(const char *a, const char *b, size_t n);
 char *util_lowercase(char *s);
 /* Trim ASCII whitespace at both ends, in place; returns the trimmed start. */
 char *util_trim(char *s);
+/* The value of an ASCII hex digit (either case), or -1. */
+int util_hexval(int c);
 
 /* Wall clock and monotonic clock. */
 int64_t util_now_ms(void);        /* CLOCK_REALTIME in milliseconds */
