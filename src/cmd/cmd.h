@@ -16,9 +16,6 @@ int cmd_password(const struct config *cfg, int argc, char **argv);
 int cmd_audit(const struct config *cfg, int argc, char **argv);
 int cmd_incident(const struct config *cfg, int argc, char **argv);
 int cmd_account(const struct config *cfg, int argc, char **argv);
-/* The store of state_dir, created when missing; NULL after printing why. */
-struct store;
-struct store *audit_open_store(const struct config *cfg);
 int cmd_hold(const struct config *cfg, int argc, char **argv);
 int cmd_approval(const struct config *cfg, int argc, char **argv);
 int cmd_directory(const struct config *cfg, int argc, char **argv);

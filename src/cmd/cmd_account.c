@@ -9,6 +9,7 @@
  * alert, store error), 2 usage.
  */
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "store/store.h"
 #include "store/store_account.h"
 #include "util/util.h"
@@ -33,25 +34,6 @@ when(int64_t ms, char *buf, size_t len)
 
 	localtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-static struct store *
-open_store(const struct config *cfg)
-{
-	char *db = config_state_path(cfg, "sekisho.db");
-	char err[512];
-	struct store *st;
-
-	if (util_mkdirs(cfg->state_dir, 0700) < 0) {
-		fprintf(stderr, "sekisho: cannot create state_dir %s\n", cfg->state_dir);
-		free(db);
-		return NULL;
-	}
-	st = store_open(db, err, sizeof(err));
-	if (st == NULL)
-		fprintf(stderr, "sekisho: %s\n", err);
-	free(db);
-	return st;
 }
 
 static int
@@ -207,7 +189,7 @@ cmd_account(const struct config *cfg, int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
-	if ((st = open_store(cfg)) == NULL)
+	if ((st = cmd_open_store(cfg)) == NULL)
 		return 1;
 	if (strcmp(argv[0], "list-locks") == 0) {
 		rc = store_lock_foreach(st, print_lock, &n) < 0 ? 1 : 0;

@@ -15,6 +15,7 @@
  */
 #include "account/sieve_audit.h"
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -23,26 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The store of state_dir, created when missing (an audit may be the first
- * thing run on a new installation).  NULL after printing why. */
-struct store *
-audit_open_store(const struct config *cfg)
-{
-	char err[256], *db;
-	struct store *st;
-
-	if (util_mkdirs(cfg->state_dir, 0750) < 0) {
-		fprintf(stderr, "sekisho: %s: %s\n", cfg->state_dir, strerror(errno));
-		return NULL;
-	}
-	db = config_state_path(cfg, "sekisho.db");
-	st = store_open(db, err, sizeof(err));
-	free(db);
-	if (st == NULL)
-		fprintf(stderr, "sekisho: %s\n", err);
-	return st;
-}
 
 static json_t *
 audit_json(const struct sieve_user_audit *ua)
@@ -104,7 +85,7 @@ cmd_audit(const struct config *cfg, int argc, char **argv)
 		else
 			goto usage;
 	}
-	if ((st = audit_open_store(cfg)) == NULL)
+	if ((st = cmd_open_store(cfg)) == NULL)
 		return 1;
 	if (user != NULL) {
 		users = xcalloc(2, sizeof(*users));

@@ -17,6 +17,7 @@
  * Exit: 0 done, 1 error (name taken, no such user, store), 2 usage.
  */
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "http/http_console.h"
 #include "store/store.h"
 #include "store/store_console.h"
@@ -33,24 +34,6 @@ static const char cu_usage[] =
     "usage: sekisho console-user add NAME --role admin|approver|user [--email ADDR] [--lang ja|en]\n"
     "       sekisho console-user list | delete NAME | totp-reset NAME\n"
     "add reads the password (one line) from standard input.\n";
-
-static struct store *
-open_store(const struct config *cfg)
-{
-	char err[256], *db;
-	struct store *st;
-
-	if (util_mkdirs(cfg->state_dir, 0700) < 0) {
-		fprintf(stderr, "sekisho: %s: %s\n", cfg->state_dir, strerror(errno));
-		return NULL;
-	}
-	db = config_state_path(cfg, "sekisho.db");
-	st = store_open(db, err, sizeof(err));
-	free(db);
-	if (st == NULL)
-		fprintf(stderr, "sekisho: %s\n", err);
-	return st;
-}
 
 static char *
 read_password(void)
@@ -135,7 +118,7 @@ cmd_console_user(const struct config *cfg, int argc, char **argv)
 		fputs(cu_usage, stderr);
 		return 2;
 	}
-	if ((st = open_store(cfg)) == NULL)
+	if ((st = cmd_open_store(cfg)) == NULL)
 		return 1;
 	if (strcmp(sub, "add") == 0) {
 		rc = add(st, argc, argv);

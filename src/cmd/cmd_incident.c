@@ -18,6 +18,7 @@
  */
 #include "account/incident.h"
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "queue/queue_spool.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -264,7 +265,7 @@ cmd_incident(const struct config *cfg, int argc, char **argv)
 			pos[npos++] = argv[i];
 	}
 	err[0] = '\0';
-	if ((ie.st = audit_open_store(cfg)) == NULL)
+	if ((ie.st = cmd_open_store(cfg)) == NULL)
 		return 1;
 	dir = config_state_path(cfg, "spool");
 	ie.spool = spool_open(dir);

@@ -20,6 +20,7 @@
  */
 #include "account/password.h"
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "store/store.h"
 #include "store/store_audit.h"
 #include "util/util.h"
@@ -199,7 +200,7 @@ password_check(const struct config *cfg, int argc, char **argv)
 static int
 password_mark(const struct config *cfg, const char *what, const char *login)
 {
-	struct store *st = audit_open_store(cfg);
+	struct store *st = cmd_open_store(cfg);
 	struct store_incident inc;
 	char reason[256];
 	int64_t since = 0;

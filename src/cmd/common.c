@@ -68,6 +68,24 @@ fail:
 	return NULL;
 }
 
+struct store *
+cmd_open_store(const struct config *cfg)
+{
+	char err[256], *db;
+	struct store *st;
+
+	if (util_mkdirs(cfg->state_dir, 0700) < 0) {
+		fprintf(stderr, "sekisho: %s: %s\n", cfg->state_dir, strerror(errno));
+		return NULL;
+	}
+	db = config_state_path(cfg, "sekisho.db");
+	st = store_open(db, err, sizeof(err));
+	free(db);
+	if (st == NULL)
+		fprintf(stderr, "sekisho: %s\n", err);
+	return st;
+}
+
 int
 cmd_open_state(const struct config *cfg, struct store **stp, struct spool **spp)
 {

@@ -20,6 +20,9 @@ struct store;
 struct spool;
 /* Open the store and the spool of cfg's state_dir for the CLI.  Prints why
  * and returns -1 when there is no state there yet. */
+/* The store of state_dir, both created when missing (a command may be the
+ * first thing run on a new installation).  NULL after printing why. */
+struct store *cmd_open_store(const struct config *cfg);
 int cmd_open_state(const struct config *cfg, struct store **st, struct spool **sp);
 
 #endif
