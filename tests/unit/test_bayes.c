@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "store/store.h"
 #include "util/config.h"
 #include "util/util.h"
+#include "testutil.h"
 
 static const uint8_t test_key[TOK_KEY_SIZE] = "0123456789abcdef";
 
@@ -415,15 +415,6 @@ struct fixture {
 };
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *fx = xcalloc(1, sizeof(*fx));
@@ -458,7 +449,7 @@ teardown(void **state)
 
 	store_close(fx->st);
 	config_free(fx->cfg);
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(fx->dir);
 	free(fx);
 	return 0;
 }

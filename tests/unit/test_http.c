@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <liboath/oath.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include "store/store_console.h"
 #include "util/buf.h"
 #include "util/util.h"
+#include "testutil.h"
 
 /* ---- routes ---- */
 
@@ -193,57 +193,10 @@ test_totp_check(void **state)
 
 /* ---- store fixture ---- */
 
-struct fixture {
-	char dir[64];
-	char path[96];
-	struct store *st;
-};
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-setup(void **state)
-{
-	struct fixture *fx = xcalloc(1, sizeof(*fx));
-	char err[256];
-
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/http-test-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->path, sizeof(fx->path), "%s/sekisho.db", fx->dir);
-	if ((fx->st = store_open(fx->path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "store_open: %s\n", err);
-		free(fx);
-		return -1;
-	}
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	store_close(fx->st);
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(fx);
-	return 0;
-}
-
 static void
 test_totp_replay(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	struct console_user u;
 	char *secret, *uri, err[256], code[7];
 	int64_t step;
@@ -288,7 +241,7 @@ test_totp_replay(void **state)
 static void
 test_user_create_checks(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	char *secret, *uri, err[256];
 
 	assert_int_equal(console_user_create(fx->st, "bob", "short", "user", NULL, NULL,
@@ -344,7 +297,7 @@ test_csrf_tokens(void **state)
 static void
 test_sessions(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	struct console_session s;
 	char *secret, *uri, err[256];
 	int64_t now = 1800000000000;
@@ -375,7 +328,7 @@ test_sessions(void **state)
 static void
 test_login_failures(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	int64_t now = 1800000000000, u, i;
 
 	for (int k = 0; k < 3; k++)
@@ -536,7 +489,7 @@ row_cb(const struct msg_row *r, void *arg)
 static void
 test_msglog(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	struct envelope *env = make_env("M1", "inbound"), *rej = make_env("M2", "outbound");
 	struct queue_info qi;
 	struct msg_query q;
@@ -678,15 +631,15 @@ main(void)
 		cmocka_unit_test(test_static_path),
 		cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_totp_check),
-		cmocka_unit_test_setup_teardown(test_totp_replay, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_user_create_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp_replay, tu_store_setup, tu_store_teardown),
+		cmocka_unit_test_setup_teardown(test_user_create_checks, tu_store_setup, tu_store_teardown),
 		cmocka_unit_test(test_csrf_tokens),
-		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_login_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, tu_store_setup, tu_store_teardown),
+		cmocka_unit_test_setup_teardown(test_login_failures, tu_store_setup, tu_store_teardown),
 		cmocka_unit_test(test_sanitize_hostile),
 		cmocka_unit_test(test_sanitize_keeps),
 		cmocka_unit_test(test_sanitize_deep),
-		cmocka_unit_test_setup_teardown(test_msglog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msglog, tu_store_setup, tu_store_teardown),
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_times),
 	};

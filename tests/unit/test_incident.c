@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,15 +25,7 @@
 #include "util/base64.h"
 #include "util/config.h"
 #include "util/util.h"
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
+#include "testutil.h"
 
 struct fx {
 	char dir[64];
@@ -65,7 +56,7 @@ teardown(void **state)
 	struct fx *f = *state;
 
 	store_close(f->st);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(f->dir);
 	free(f);
 	return 0;
 }

@@ -19,7 +19,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <gmime/gmime.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -35,6 +34,7 @@
 #include "util/buf.h"
 #include "util/config.h"
 #include "util/util.h"
+#include "testutil.h"
 
 struct fixture {
 	char dir[64];
@@ -42,15 +42,6 @@ struct fixture {
 	struct store *st;
 	struct spool *sp;
 };
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void
 set(struct config *cfg, const char *name, const char *value)
@@ -101,7 +92,7 @@ teardown(void **state)
 	store_close(fx->st);
 	spool_close(fx->sp);
 	config_free(fx->cfg);
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(fx->dir);
 	free(fx);
 	return 0;
 }

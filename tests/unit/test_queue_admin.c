@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "queue/queue_spool.h"
 #include "store/store.h"
 #include "util/util.h"
+#include "testutil.h"
 
 struct fixture {
 	char dir[64];
@@ -34,15 +34,6 @@ struct fixture {
 static const char msg_text[] =
     "From: a@example.org\r\nTo: b@sekisho.test\r\nSubject: cheap pills\r\n\r\n"
     "buy cheap pills now, limited offer, click here\r\n";
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -72,7 +63,7 @@ teardown(void **state)
 
 	store_close(fx->st);
 	spool_close(fx->sp);
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(fx->dir);
 	free(fx);
 	return 0;
 }

@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "store/store_audit.h"
 #include "util/config.h"
 #include "util/util.h"
+#include "testutil.h"
 
 struct parse_case {
 	const char *script;
@@ -155,15 +155,6 @@ test_limits(void **state)
 	assert_int_equal(s.nact, SIEVE_MAX_ACTIONS);
 	sieve_script_clear(&s);
 	free(b.p);
-}
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 static void
@@ -303,7 +294,7 @@ test_audit(void **state)
 
 	store_close(st);
 	config_free(cfg);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(dir);
 }
 
 /* ---- the forward detector through the pipeline ---- */
@@ -351,7 +342,7 @@ run_mail(const char *mail, const char *listener, const char *rcpt, const char *w
 	envelope_free(env);
 	pipeline_free(pl);
 	config_free(cfg);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(dir);
 	return ok;
 }
 
@@ -477,7 +468,7 @@ test_sent_history_kept(void **state)
 	free(db);
 	envelope_free(env);
 	config_free(cfg);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(dir);
 }
 
 int

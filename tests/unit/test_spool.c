@@ -16,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,20 +26,12 @@
 
 #include "queue/queue_spool.h"
 #include "util/util.h"
+#include "testutil.h"
 
 struct fixture {
 	char dir[64];
 	struct spool *sp;
 };
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -56,7 +47,7 @@ setup(void **state)
 	}
 	fx->sp = spool_open(fx->dir);
 	if (fx->sp == NULL) {
-		nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		tu_rmtree(fx->dir);
 		free(fx);
 		return -1;
 	}
@@ -71,7 +62,7 @@ teardown(void **state)
 
 	spool_set_fault_hook(NULL);
 	spool_close(fx->sp);
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(fx->dir);
 	free(fx);
 	return 0;
 }

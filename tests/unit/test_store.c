@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -20,57 +19,7 @@
 
 #include "store/store.h"
 #include "util/util.h"
-
-struct fixture {
-	char dir[64];
-	char path[96];
-	struct store *st;
-};
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-setup(void **state)
-{
-	struct fixture *fx = xcalloc(1, sizeof(*fx));
-	const char *tmp = getenv("TMPDIR");
-	char err[256];
-
-	snprintf(fx->dir, sizeof(fx->dir), "%s/store-test-XXXXXX",
-	    tmp && strlen(tmp) < 32 ? tmp : "/tmp");
-	if (mkdtemp(fx->dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->path, sizeof(fx->path), "%s/sekisho.db", fx->dir);
-	fx->st = store_open(fx->path, err, sizeof(err));
-	if (fx->st == NULL) {
-		fprintf(stderr, "store_open: %s\n", err);
-		nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-		free(fx);
-		return -1;
-	}
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	store_close(fx->st);
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(fx);
-	return 0;
-}
+#include "testutil.h"
 
 static struct envelope *
 make_env(const char *id, int nrcpt)
@@ -167,7 +116,7 @@ insert(struct store *st, const char *id, enum msg_state state, int64_t created,
 static void
 test_roundtrip(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	struct envelope *env = make_env("ROUNDTRIP1", 4), *got = NULL;
 	struct queue_info qi = qinfo(MSG_RECEIVED, 1700000000500, 0), gq;
 
@@ -226,7 +175,7 @@ test_roundtrip(void **state)
 static void
 test_update(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	struct envelope *env = make_env("UPD1", 3), *got;
 	struct queue_info qi = qinfo(MSG_RECEIVED, 1000, 0), gq;
 
@@ -288,7 +237,7 @@ test_update(void **state)
 static void
 test_due_ordering(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	static const struct {
 		const char *id;
 		enum msg_state state;
@@ -355,7 +304,7 @@ walk_cb(const struct envelope *env, const struct queue_info *qi, void *arg)
 static void
 test_foreach(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	struct walk w;
 
 	/* Inserted out of age order; created_ms decides, then id. */
@@ -413,7 +362,7 @@ count_cb(const struct envelope *env, const struct queue_info *qi, void *arg)
 static void
 test_foreach_pages(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	char id[QUEUE_ID_SIZE];
 	int n = 0;
 
@@ -433,7 +382,7 @@ test_foreach_pages(void **state)
 static void
 test_delete_count(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	struct envelope *env, *got;
 	struct queue_info qi = qinfo(MSG_QUEUED, 1, 1);
 
@@ -465,7 +414,7 @@ test_delete_count(void **state)
 static void
 test_transactions(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 
 	/* Rolled back: nothing remains. */
 	assert_int_equal(store_begin(fx->st), 0);
@@ -521,7 +470,7 @@ test_transactions(void **state)
 static void
 test_reopen(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	struct envelope *env = make_env("KEEP1", 3), *got;
 	struct queue_info qi = qinfo(MSG_HELD, 77, 0);
 	char err[256];
@@ -540,7 +489,7 @@ test_reopen(void **state)
 static void
 test_schema(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	sqlite3 *db;
 	sqlite3_stmt *s;
 	char err[256];
@@ -658,7 +607,7 @@ writer_main(void *arg)
 static void
 test_two_writers(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_store *fx = *state;
 	struct writer w[2];
 	pthread_t th[2];
 	char ids[1][QUEUE_ID_SIZE];
@@ -702,17 +651,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_due_ordering, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreach_pages, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete_count, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roundtrip, tu_store_setup, tu_store_teardown),
+		cmocka_unit_test_setup_teardown(test_update, tu_store_setup, tu_store_teardown),
+		cmocka_unit_test_setup_teardown(test_due_ordering, tu_store_setup, tu_store_teardown),
+		cmocka_unit_test_setup_teardown(test_foreach, tu_store_setup, tu_store_teardown),
+		cmocka_unit_test_setup_teardown(test_foreach_pages, tu_store_setup, tu_store_teardown),
+		cmocka_unit_test_setup_teardown(test_delete_count, tu_store_setup, tu_store_teardown),
+		cmocka_unit_test_setup_teardown(test_transactions, tu_store_setup, tu_store_teardown),
+		cmocka_unit_test_setup_teardown(test_reopen, tu_store_setup, tu_store_teardown),
+		cmocka_unit_test_setup_teardown(test_schema, tu_store_setup, tu_store_teardown),
 		cmocka_unit_test(test_state_names),
-		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_writers, tu_store_setup, tu_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
