@@ -17,6 +17,7 @@
  * Referrer-Policy no-referrer; API answers are not cached.
  */
 #include "http/http_server.h"
+#include "http/http_download.h"
 #include "http/http_int.h"
 #include "queue/queue_spool.h"
 #include "store/store.h"
@@ -426,6 +427,16 @@ handle(struct http_server *srv, struct MHD_Connection *conn, const char *url,
 			return send_text(conn, 500, "store error\n");
 		return send_buf(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text,
 		    strlen(text), NULL);
+	}
+	if (strncmp(url, "/dl/", 4) == 0) {
+		/* public download pages of protected attachments: no session */
+		struct store *st = thread_store(srv);
+
+		if (up->too_big)
+			return send_text(conn, 413, "request body too large\n");
+		if (st == NULL)
+			return send_text(conn, 500, "store error\n");
+		return http_download(conn, st, method, url, r.ip, up->b.p, up->b.len);
 	}
 	if (strncmp(url, "/api/", 5) != 0) {
 		if (!method_is_safe(method))
