@@ -11,6 +11,7 @@
  * Limits: a file name is cut at 200 bytes; names are made unique
  * ("a.txt", "a (2).txt") so that the download page can tell them apart.
  */
+#include "message/message_int.h"	/* message_lib_init: GMime started once */
 #include "outbound/attach_link.h"
 #include "outbound/attach_zip.h"
 #include "util/buf.h"
@@ -193,6 +194,7 @@ attach_link_split(const char *raw, size_t len, struct attach_link_split *sp)
 	GMimeObject *root;
 
 	memset(sp, 0, sizeof(*sp));
+	message_lib_init();
 	in = g_mime_stream_mem_new_with_buffer(raw, len);
 	parser = g_mime_parser_new_with_stream(in);
 	m = g_mime_parser_construct_message(parser, NULL);
