@@ -440,8 +440,10 @@ http_download(struct MHD_Connection *conn, struct store *st, const char *method,
 	if (get && idx == 0) {
 		ret = show(conn, st, &s, token);
 	} else if (get) {
-		/* a set with a code gives its files only to the form */
-		ret = s.has_code ? show(conn, st, &s, token) : stream(conn, st, &s, idx, ip);
+		/* a set with a code gives its files only to the form; a HEAD
+		 * (link checkers) must not spend a download */
+		ret = s.has_code || strcmp(method, "HEAD") == 0 ? show(conn, st, &s, token) :
+		    stream(conn, st, &s, idx, ip);
 	} else if (body_len > FORM_MAX || !form_value(body ? body : "", body_len, "file",
 	    file, sizeof(file)) || (idx = atoi(file)) < 1) {
 		ret = message_page(conn, 400, "ファイルを選んでください。", "Choose a file.");

@@ -98,8 +98,9 @@ int store_attach_revoke(struct store *st, const char *id, const char *by, int64_
 int store_attach_unnotified(struct store *st, struct attach_set **v, int max);
 /* The mails are queued: notified = 1, secret forgotten.  0 or -1. */
 int store_attach_notified(struct store *st, const char *id);
-/* Sets whose files can go (expired or revoked, not yet purged).  Their
- * ids into ids (up to max).  Count or -1. */
+/* Sets whose files can go (expired or revoked, not yet purged; a pending
+ * set whose message never left counts once expired).  Their ids into ids
+ * (up to max).  Count or -1. */
 int store_attach_purgeable(struct store *st, int64_t now_ms, char (*ids)[QUEUE_ID_SIZE],
     int max);
 int store_attach_purged(struct store *st, const char *id);

@@ -411,7 +411,7 @@ store_attach_unnotified(struct store *st, struct attach_set **v, int max)
 
 static const char sql_purgeable[] =
     "SELECT id FROM attach_sets WHERE purged = 0 AND mode = 'link'"
-    " AND (state = 'revoked' OR (state = 'active' AND expires_ms <= ?1)) LIMIT ?2";
+    " AND (state = 'revoked' OR expires_ms <= ?1) LIMIT ?2";
 
 int
 store_attach_purgeable(struct store *st, int64_t now_ms, char (*ids)[QUEUE_ID_SIZE],

@@ -149,6 +149,8 @@ st_is 200 "$URL" && grep -q '見積書.bin' "$T/body" && grep -q 'Download' "$T/
 ok "the page lists the file (200)"
 check "the page has the server's CSP" \
 	sh -c "curl -sI '$URL' | grep -qi '^content-security-policy: default-src .none.'"
+check "a HEAD on a file (link checkers) spends no download" \
+	sh -c "curl -s -o /dev/null -I '$URL/file/1' && curl -s -o /dev/null -I '$URL/file/1'"
 check "the download gives the exact bytes" dl_is "$URL/file/1" "$T/file.bin" -A it-agent/1 -D "$T/hdr"
 check "Content-Disposition has the RFC 6266 UTF-8 name" \
 	grep -qi "filename\*=UTF-8''%E8%A6%8B%E7%A9%8D%E6%9B%B8.bin" "$T/hdr"
@@ -249,4 +251,39 @@ check "the password never reaches the log" sh -c "! grep -q '$PW' '$T/sekishod.l
 has_notice attach_password dave@partner.example && fail "the recipient got the password"
 ok "the recipient did not get the password"
 stop_sekishod
+
+# ---- fail closed: the files cannot be stored ----
+CC=${CC:-cc}
+if command -v "$CC" >/dev/null && "$CC" -shared -fPIC -o "$T/faultshim.so" \
+	"$SRC/tests/integration/faultshim.c" -ldl >"$T/cc.out" 2>&1; then
+	PRELOAD=$T/faultshim.so
+	if ldd "$SEKISHOD" 2>/dev/null | grep -q 'libasan'; then
+		PRELOAD="$(ldd "$SEKISHOD" | awk '/libasan/ { print $3; exit }'):$PRELOAD"
+	fi
+	mkdir -p "$T/flags" "$T/state/attachments"
+	: >"$T/flags/fail-write"
+	# shellcheck disable=SC2086 # COMMON is a list of options
+	env LD_PRELOAD="$PRELOAD" FAULTSHIM_FLAGS="$T/flags" \
+		FAULTSHIM_PREFIX="$(cd "$T/state/attachments" && pwd -P)" \
+		"$SEKISHOD" -o state_dir="$T/state" -o myhostname=gw.sekisho.test \
+		-o inbound_listen=127.0.0.1:"$IN_PORT" -o outbound_listen=127.0.0.1:"$OUT_PORT" \
+		-o queue_scan_interval=1s $COMMON -o attachment_protection=link \
+		>>"$T/sekishod.log" 2>&1 &
+	SEKISHOD_PID=$!
+	PIDS="$PIDS $SEKISHOD_PID"
+	wait_port "$OUT_PORT" 30 || fail "sekishod (fault shim) did not start"
+	grep -q faultshim.so "/proc/$SEKISHOD_PID/maps" 2>/dev/null ||
+		fail "the fault shim is not loaded into sekishod"
+	send f1 erin@partner.example "$T/file.bin"
+	wait_for 20 sh -c "'$SEKISHO' -o state_dir='$T/state' quarantine list | grep -q '資料送付 f1'" ||
+		fail "f1 is not quarantined"
+	ok "a mail whose files cannot be stored is quarantined"
+	check "the fault shim fired" grep -q write "$T/flags/faultshim.log"
+	sleep 2
+	arrived f1 erin@partner.example && fail "f1 left with its attachment"
+	ok "it never leaves with its attachment"
+	stop_sekishod
+else
+	echo "# no fault-injection part: cannot build faultshim.so"
+fi
 finish
