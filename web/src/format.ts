@@ -6,10 +6,14 @@ function locale(): string {
 	return lang() === "ja" ? "ja-JP" : "en-GB";
 }
 
-export function dateTime(iso: string): string {
+export function dateTime(iso: string | null | undefined): string {
+	if (!iso)
+		return "";
 	const d = new Date(iso);
 	if (Number.isNaN(d.getTime()))
 		return iso;
+	if (d.getTime() <= 0)
+		return "";	/* the epoch: a time the server did not record */
 	return new Intl.DateTimeFormat(locale(), { year: "numeric", month: "2-digit", day: "2-digit",
 	    hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(d);
 }

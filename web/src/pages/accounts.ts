@@ -206,6 +206,24 @@ function openedView(r: IncidentOpened): HTMLElement {
 	    h("p", null, h("a", { href: href(`accounts/incidents/${r.id}`), class: "button primary" }, t("inc.goto"))));
 }
 
+function incidentsTable(items: Incident[]): HTMLElement {
+	return items.length === 0 ? h("p", { class: "muted empty" }, t("inc.none")) :
+		h("div", { class: "table-wrap" }, h("table", { class: "list", id: "incidents-table" },
+		    h("thead", null, h("tr", null,
+			h("th", { scope: "col" }, "#"),
+			h("th", { scope: "col" }, t("acc.login")),
+			h("th", { scope: "col" }, t("inc.status")),
+			h("th", { scope: "col" }, t("inc.opened_at")),
+			h("th", { scope: "col" }, t("inc.steps_done")))),
+		    h("tbody", null, items.map((i) => h("tr", { "data-id": String(i.id), "data-login": i.login },
+			h("td", null, h("a", { href: href(`accounts/incidents/${i.id}`),
+			    "aria-label": t("inc.openit", { id: i.id, login: i.login }) }, `#${i.id}`)),
+			h("td", { class: "addr" }, i.login),
+			h("td", null, h("span", { class: `badge inc-${i.status}` }, label("inc.status", i.status))),
+			h("td", { class: "nowrap" }, `${dateTime(i.opened)} — ${i.opened_by}`),
+			h("td", null, `${i.steps_done} / 4`))))));
+}
+
 function incidentsCard(r: Items<Incident> | Error): HTMLElement {
 	const status = h("div", { class: "status-line" });
 	const login = h("input", { name: "login", required: true, autocomplete: "off" });
@@ -222,28 +240,18 @@ function incidentsCard(r: Items<Incident> | Error): HTMLElement {
 		await runAction(form, status, async () => {
 			opened = await api<IncidentOpened>("POST", "/incidents", { login: who });
 		}, t("inc.opened", { id: "", login: who }));
-		if (opened)
+		if (opened) {
 			status.replaceChildren(openedView(opened));
+			// the list again, in place: a redraw would lose the password
+			api<Items<Incident>>("GET", "/incidents").then((l) =>
+			    list.replaceChildren(incidentsTable(l.items ?? [])), () => undefined);
+		}
 	});
 	ask.dataset.act = "open-incident";
 	form.querySelector(".form-end")!.appendChild(ask);
-	const items = r instanceof Error ? [] : r.items ?? [];
-	return card("incidents", t("inc.title"), form, status,
-	    r instanceof Error ? failed(r) : items.length === 0 ? h("p", { class: "muted empty" }, t("inc.none")) :
-		h("div", { class: "table-wrap" }, h("table", { class: "list", id: "incidents-table" },
-		    h("thead", null, h("tr", null,
-			h("th", { scope: "col" }, "#"),
-			h("th", { scope: "col" }, t("acc.login")),
-			h("th", { scope: "col" }, t("inc.status")),
-			h("th", { scope: "col" }, t("inc.opened_at")),
-			h("th", { scope: "col" }, t("inc.steps_done")))),
-		    h("tbody", null, items.map((i) => h("tr", { "data-id": String(i.id), "data-login": i.login },
-			h("td", null, h("a", { href: href(`accounts/incidents/${i.id}`),
-			    "aria-label": t("inc.openit", { id: i.id, login: i.login }) }, `#${i.id}`)),
-			h("td", { class: "addr" }, i.login),
-			h("td", null, h("span", { class: `badge inc-${i.status}` }, label("inc.status", i.status))),
-			h("td", { class: "nowrap" }, `${dateTime(i.opened)} — ${i.opened_by}`),
-			h("td", null, `${i.steps_done} / 4`)))))));
+	const list = h("div", { class: "incident-list" },
+	    r instanceof Error ? failed(r) : incidentsTable(r.items ?? []));
+	return card("incidents", t("inc.title"), form, status, list);
 }
 
 export async function accountsPage(ctx: Ctx): Promise<Node> {
@@ -294,7 +302,7 @@ function stepRow(inc: IncidentDetail, s: IncidentDetail["steps"][number], status
 
 function detailText(d: IncidentDetail["timeline"][number]["detail"]): Node | string {
 	if (typeof d === "string")
-		return d;
+		return d ? h("span", { class: "detail-text" }, `: ${d}`) : "";
 	if (!d || Object.keys(d).length === 0)
 		return "";
 	return h("details", null, h("summary", null, t("inc.detail")),

@@ -154,7 +154,7 @@ export function timeline(m: HoldDetail): HTMLElement {
 	    h("h2", null, t("hold.timeline")),
 	    h("ol", { class: "timeline" }, (m.timeline ?? []).map((e) =>
 		h("li", { "data-event": e.event },
-		    h("time", { datetime: e.t }, dateTime(e.t)), " ",
+		    dateTime(e.t) ? [h("time", { datetime: e.t }, dateTime(e.t)), " "] : null,
 		    h("strong", null, label("hold.event", e.event)),
 		    e.by ? h("span", { class: "muted" }, ` — ${e.by}`) : null,
 		    e.comment ? h("q", { class: "comment" }, e.comment) : null))));
