@@ -246,15 +246,16 @@ note_failure(struct http_req *r, const char *user, int refused, const char *why)
 static int
 guard_check(struct http_req *r, const char *user, int after_auth, char *msg, size_t len)
 {
+	struct account_guard *ag = r->srv->guard;
 	struct login_attempt a = {
 		.login = user, .ip = r->ip, .protocol = "console", .source = "console",
 	};
 	int rc;
 
 	msg[0] = '\0';
-	if (r->srv->guard == NULL)
+	if (ag == NULL)
 		return 0;
-	rc = account_guard_allow(r->srv->guard, &a, after_auth, msg, len);
+	rc = account_guard_allow(ag, &a, after_auth, msg, len);
 	if (rc > 0) {
 		/* a delay, as Dovecot waits before it answers; then the attempt
 		 * goes on and is counted, so that slow spraying is still seen */
@@ -275,6 +276,7 @@ static void
 login_event(struct http_req *r, const char *user, const char *password,
     enum login_result result)
 {
+	struct account_guard *ag = r->srv->guard;
 	char pwhash[HTTP_TOKEN_HEX];
 	struct login_attempt a = {
 		.login = user, .ip = r->ip, .protocol = "console", .source = "console",
@@ -282,12 +284,12 @@ login_event(struct http_req *r, const char *user, const char *password,
 	};
 	struct store_login ev;
 
-	if (r->srv->guard != NULL) {
+	if (ag != NULL) {
 		if (password != NULL && result == LOGIN_FAIL) {
 			http_token_hash(password, pwhash);
 			a.pwhash = pwhash;
 		}
-		account_guard_report(r->srv->guard, &a);
+		account_guard_report(ag, &a);
 		return;
 	}
 	memset(&ev, 0, sizeof(ev));

@@ -331,7 +331,7 @@ decide(struct http_req *r, const char *action, const char *status, json_t **out)
 {
 	struct hold_view v;
 	const char *comment = NULL;
-	char actor[320];
+	char actor[320], what[32];
 	int st, rc, allowed;
 
 	if ((st = comment_of(r, &comment, out)) != 0)
@@ -370,12 +370,8 @@ decide(struct http_req *r, const char *action, const char *status, json_t **out)
 		return http_err(out, 500, "store error");
 	if (rc == 1)
 		return http_err(out, 409, "the mail is no longer held");
-	{
-		char what[32];
-
-		snprintf(what, sizeof(what), "hold_%s", action);
-		http_audit(r, what, r->caps[0], comment);
-	}
+	snprintf(what, sizeof(what), "hold_%s", action);
+	http_audit(r, what, r->caps[0], comment);
 	*out = json_pack("{s:s, s:s}", "id", r->caps[0], "status", status);
 	return 200;
 }

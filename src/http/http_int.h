@@ -37,7 +37,7 @@ struct http_server {
 	struct cidr *metrics_nets;
 	size_t nmetrics_nets;
 	char *cert, *key;		/* PEM contents for TLS */
-	struct account_guard *guard;	/* console logins feed it; may be NULL */
+	struct account_guard *_Atomic guard;	/* console logins feed it; may be NULL */
 	struct http_ratelimit *link_rl;	/* failed link attempts per address */
 	_Atomic int64_t last_housekeeping_ms;
 };

@@ -211,7 +211,7 @@ static int
 act(struct http_req *r, const char *token, char **html)
 {
 	unsigned char hash[STORE_TOKEN_HASH];
-	char action[16], comment[COMMENT_MAX + 1], id[QUEUE_ID_SIZE], who[320];
+	char action[16], comment[COMMENT_MAX + 1], id[QUEUE_ID_SIZE], who[320], what[32];
 	const struct link_action *a;
 	char *owner = NULL;
 	int rc;
@@ -243,12 +243,8 @@ act(struct http_req *r, const char *token, char **html)
 	snprintf(who, sizeof(who), "link:%s", owner ? owner : "?");
 	free(owner);
 	r->user.name = xstrdup(who);
-	{
-		char what[32];
-
-		snprintf(what, sizeof(what), "link_%s", a->name);
-		http_audit(r, what, id, a->comment && *comment ? comment : NULL);
-	}
+	snprintf(what, sizeof(what), "link_%s", a->name);
+	http_audit(r, what, id, a->comment && *comment ? comment : NULL);
 	*html = message_page("完了しました", "Done", a->done_ja, a->done_en);
 	return 200;
 }
