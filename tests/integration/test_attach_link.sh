@@ -230,6 +230,34 @@ check "after the expiry the link gives 410" st_is 410 "$URLC" -d code="$CODE" -d
 check "the code never reaches the log" sh -c "! grep -q '$CODE' '$T/sekishod.log'"
 stop_sekishod
 
+# ---- held mail: the link's mails wait for the release; a recall revokes ----
+rm -rf "$SINK"
+start_sekishod $COMMON -o attachment_protection=link -o hold_time=4s
+send h1 frank@partner.example "$T/file.bin"
+send h2 frank@partner.example "$T/file.bin"
+wait_for 10 sh -c "[ \$('$SEKISHO' -o state_dir='$T/state' hold list | grep -c '資料送付 h') = 2 ]" ||
+	fail "h1 and h2 are not held"
+H2=$(sekisho hold list | awk '/資料送付 h2/ { print $1; exit }')
+check "the held mail's link is recorded" sh -c "'$SEKISHO' -o state_dir='$T/state' attachment list | grep -q '資料送付 h1'"
+check "a held mail can be recalled" sekisho hold cancel "$H2"
+sleep 1
+has_notice attach_link taro@sekisho.test && fail "the link notice went out before the release"
+ok "no link notice while the mail is held"
+wait_for 15 arrived h1 frank@partner.example || fail "h1 not released"
+check "the released mail carries the link, not the file" \
+	sh -c "! grep -q 'Content-Disposition: attachment' '$(mailfile h1 frank@partner.example)'"
+URLH=$(link_of h1 frank@partner.example)
+check "its link works" dl_is "$URLH/file/1" "$T/file.bin"
+wait_for 10 has_notice attach_link taro@sekisho.test || fail "no link notice after the release"
+ok "the link notice follows the release"
+wait_for 10 sh -c "'$SEKISHO' -o state_dir='$T/state' attachment list | grep '資料送付 h2' | grep -q revoked" ||
+	fail "the recalled mail's link is not revoked"
+ok "the recalled mail's link is revoked"
+[ "$(notice attach_link taro@sekisho.test | grep -c 'ID:')" = 1 ] ||
+	fail "the recalled mail got a link notice"
+ok "the recalled mail gets no link notice"
+stop_sekishod
+
 # ---- zip mode ----
 start_sekishod $COMMON -o attachment_protection=zip
 send z1 dave@partner.example "$T/file.bin" data.bin
