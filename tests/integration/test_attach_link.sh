@@ -8,8 +8,13 @@
 #    organisation keeps its file
 #  - the code flow: the page asks for the code, a wrong code is refused,
 #    the code from the code mail works; expiry (seconds) gives 410
+#  - a held mail's link mails wait for its release; a recalled mail's link
+#    is revoked and its sender gets no link notice
 #  - zip mode: the mail carries one AES ZIP that 7z opens with the
 #    password from the password mail, and not without it
+#  - fail closed (fault shim): when the files cannot be stored the mail is
+#    quarantined, never sent with them
+# shellcheck disable=SC2086,SC2015 # COMMON is a list of options; A && B || fail
 . "$(dirname "$0")/lib.sh"
 
 command -v swaks >/dev/null || skip "swaks is not installed"
