@@ -210,6 +210,9 @@ describe("sekisho console: held mail, approvals, account security",
 		await row.locator(".confirm[data-act=release] button").click();
 		await row.locator(".confirm[data-act=release] button.primary").click();
 		await row.locator(".row-status [role=status]").waitFor();
+		// the row is drawn again from the server: sent, no buttons left
+		await alice.locator(`#holds-list tr[data-id="${ids.h1}"][data-status=released]`).waitFor();
+		assert.equal(await row.locator(".hold-actions button").count(), 0);
 		await waitUntil(() => delivered("h1") === 1, 20000, "h1 in the outbound sink");
 		// bob's mail: held 8 s from sending, then sent by itself
 		await waitUntil(() => delivered("b1") === 1, 30000, "bob's b1 after its hold time");
@@ -346,6 +349,43 @@ describe("sekisho console: held mail, approvals, account security",
 		await row.waitFor({ state: "detached", timeout: 10000 });
 		const after = await pageFetch(admin, "GET", "/api/v1/accounts/locks");
 		assert.ok(!after.body.items.some((x) => x.login === "mallory@sekisho.test"), "unlocked on the server");
+		assert.deepEqual(admin.errors, []);
+	});
+
+	it("shows an attack from the mail log as an alert and a lock; the admin acknowledges the alert", async (t) => {
+		if (!process.env.E2E_AUTHLOG)
+			return t.skip("no mail log followed (E2E_AUTHLOG unset)");
+		if (await skipUnless(t, "/accounts/alerts"))
+			return;
+		const admin = pages.admin;
+		// a syslog time stamp ("%b %e %T", local time) and the Dovecot line
+		// of five failures: past login_lock_failures (4)
+		const d = new Date();
+		const stamp = `${d.toLocaleString("en-US", { month: "short" })} ${String(d.getDate()).padStart(2, " ")} ` +
+		    d.toTimeString().slice(0, 8);
+		fs.appendFileSync(process.env.E2E_AUTHLOG, `${stamp} mx dovecot: imap-login: ` +
+		    "Disconnected (auth failed, 5 attempts in 4 secs): user=<dave@sekisho.test>, method=PLAIN, " +
+		    "rip=198.51.100.4, lip=192.0.2.1, session=<e2e>\n");
+		const alert = await waitUntil(async () => {
+			const r = await pageFetch(admin, "GET", "/api/v1/accounts/alerts");
+			return (r.body?.items ?? []).find((a) => a.login === "dave@sekisho.test") ?? null;
+		}, 15000, "an alert about dave");
+		await admin.goto(`${URL_}/#/accounts?login=dave%40sekisho.test&result=fail`);
+		const row = admin.locator(`#alerts-table tr[data-id="${alert.id}"]`);
+		await row.waitFor();
+		assert.match(await row.innerText(), /dave@sekisho\.test/);
+		assert.match(await admin.locator('#locks-table tr[data-login="dave@sekisho.test"]').innerText(), /\S/,
+		    "the attack locked the account");
+		const fails = await admin.locator("#logins-table tbody").innerText();
+		assert.match(fails, /198\.51\.100\.4/);
+		assert.match(fails, /Failed/);
+		assert.doesNotMatch(fails, /Success/, "the result filter applies");
+		await row.locator("button[data-act=ack]").click();
+		await waitUntil(async () => /Acknowledged/.test(await row.innerText()), 5000, "the alert acknowledged");
+		const open = await pageFetch(admin, "GET", "/api/v1/accounts/alerts");
+		assert.ok(!open.body.items.some((a) => a.id === alert.id), "no longer among the unacknowledged");
+		const all = await pageFetch(admin, "GET", "/api/v1/accounts/alerts?all=1");
+		assert.equal(all.body.items.find((a) => a.id === alert.id)?.acknowledged, true);
 		assert.deepEqual(admin.errors, []);
 	});
 

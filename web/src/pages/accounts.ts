@@ -276,7 +276,10 @@ export async function accountsPage(ctx: Ctx): Promise<Node> {
 
 // ---- one incident ----
 
-function stepRow(inc: IncidentDetail, s: IncidentDetail["steps"][number], status: HTMLElement): HTMLElement {
+type Refresh = (msg: string) => Promise<void>;
+
+function stepRow(inc: IncidentDetail, s: IncidentDetail["steps"][number], status: HTMLElement,
+    refresh: Refresh): HTMLElement {
 	const open = inc.status === "open";
 	const done = h("input", { type: "checkbox", name: `done-${s.step}`, checked: s.done, disabled: !open });
 	const note = h("textarea", { name: `note-${s.step}`, rows: 2, disabled: !open }, s.note ?? "");
@@ -293,10 +296,8 @@ function stepRow(inc: IncidentDetail, s: IncidentDetail["steps"][number], status
 		open ? h("button", { type: "button", "data-act": "save-step", onclick: () =>
 		    runAction(row, status, () => api("POST", `/incidents/${inc.id}/steps/${s.step}`,
 			{ done: done.checked, note: note.value.trim() }),
-			t("inc.step.saved", { n: s.step }), () => {
-				row.classList.toggle("done", done.checked);
-				setTimeout(() => go(`accounts/incidents/${inc.id}`, { r: String(Date.now()) }), 700);
-			}) }, t("inc.save")) : null));
+			t("inc.step.saved", { n: s.step }), () => refresh(t("inc.step.saved", { n: s.step }))) },
+		    t("inc.save")) : null));
 	return row;
 }
 
@@ -345,21 +346,40 @@ function reportCard(inc: IncidentDetail): HTMLElement {
 	    h("pre", { class: "report-text" }, text));
 }
 
+// incidentPage: after an action the page is drawn again in place from the
+// server's answer (no navigation, so nothing races with the next click).
 export async function incidentPage(ctx: Ctx): Promise<Node> {
 	const id = ctx.route.path[2];
+	const showReport = ctx.route.path[3] === "report";
 	let inc: IncidentDetail;
 	try {
 		inc = await api<IncidentDetail>("GET", `/incidents/${encodeURIComponent(id)}`);
 	} catch (e) {
 		return h("div", null, backLink("accounts"), notice("error", errorText(e)));
 	}
+	let root: HTMLElement;
+	const refresh: Refresh = async (msg) => {
+		try {
+			const fresh = await api<IncidentDetail>("GET", `/incidents/${encodeURIComponent(id)}`);
+			const next = incidentView(fresh, showReport, refresh);
+			next.querySelector(".status-line")?.replaceChildren(notice("ok", msg));
+			root.replaceWith(next);
+			root = next;
+		} catch (e) {
+			root.querySelector(".status-line")?.replaceChildren(notice("error", errorText(e)));
+		}
+	};
+	root = incidentView(inc, showReport, refresh);
+	return root;
+}
+
+function incidentView(inc: IncidentDetail, showReport: boolean, refresh: Refresh): HTMLElement {
 	const status = h("div", { class: "status-line" });
-	const showReport = ctx.route.path[3] === "report";
 	const head = h("div", { class: "actions" });
 	if (inc.status === "open") {
 		const c = confirmButton(t("inc.close"), t("inc.close.confirm"), () =>
 		    runAction(head, status, () => api("POST", `/incidents/${inc.id}/close`), t("inc.closed"),
-			() => setTimeout(() => go(`accounts/incidents/${inc.id}`, { r: String(Date.now()) }), 700)));
+			() => refresh(t("inc.closed"))));
 		c.dataset.act = "close";
 		head.appendChild(c);
 	}
@@ -378,12 +398,12 @@ export async function incidentPage(ctx: Ctx): Promise<Node> {
 	    showReport ? reportCard(inc) : null,
 	    h("section", { class: "card", "aria-label": t("inc.steps") },
 		h("h2", null, t("inc.steps")),
-		h("ol", { class: "steps" }, (inc.steps ?? []).map((s) => stepRow(inc, s, status)))),
+		h("ol", { class: "steps" }, (inc.steps ?? []).map((s) => stepRow(inc, s, status, refresh)))),
 	    h("section", { class: "card", "aria-label": t("inc.timeline") },
 		h("h2", null, t("inc.timeline")),
 		h("ol", { class: "timeline", id: "incident-timeline" }, (inc.timeline ?? []).map((e) =>
 		    h("li", null,
-			h("time", { datetime: e.time }, dateTime(e.time)), " ",
+			dateTime(e.time) ? [h("time", { datetime: e.time }, dateTime(e.time)), " "] : null,
 			e.step ? h("span", { class: "badge" }, label("inc.step", STEPS[e.step - 1] ?? String(e.step))) : null, " ",
 			h("strong", null, e.what), h("span", { class: "muted" }, ` — ${e.actor}`),
 			detailText(e.detail))))));

@@ -86,7 +86,7 @@ export function attachmentNames(m: HoldItem): HTMLElement | string {
 
 // holdButtons: cancel and send now, each asking inline first; `after`
 // redraws once the server has acted.
-function holdButtons(m: HoldItem, status: HTMLElement, after: () => void): HTMLElement {
+function holdButtons(m: HoldItem, status: HTMLElement, after: (msg: string) => void): HTMLElement {
 	const box = h("div", { class: "actions hold-actions" });
 	const path = `/holds/${encodeURIComponent(m.id)}`;
 	const acts = m.actions ?? [];
@@ -96,11 +96,34 @@ function holdButtons(m: HoldItem, status: HTMLElement, after: () => void): HTMLE
 	};
 	if (acts.includes("release"))
 		add("release", confirmButton(t("hold.release"), t("hold.release.confirm"), () =>
-		    runAction(box, status, () => api("POST", `${path}/release`), t("hold.released"), after), "primary"));
+		    runAction(box, status, () => api("POST", `${path}/release`), t("hold.released"),
+			() => after(t("hold.released"))), "primary"));
 	if (acts.includes("cancel"))
 		add("cancel", confirmButton(t("hold.cancel"), t("hold.cancel.confirm"), () =>
-		    runAction(box, status, () => api("POST", `${path}/cancel`), t("hold.cancelled"), after)));
+		    runAction(box, status, () => api("POST", `${path}/cancel`), t("hold.cancelled"),
+			() => after(t("hold.cancelled")))));
 	return box;
+}
+
+// holdRow: one held mail in the list; after an action the row is drawn
+// again from the server's answer, with the outcome under the buttons.
+function holdRow(ctx: Ctx, m: HoldItem, msg?: string): HTMLElement {
+	const rowStatus = h("div", { class: "row-status" }, msg ? notice("ok", msg) : null);
+	const row: HTMLElement = h("tr", { "data-id": m.id, "data-kind": m.kind, "data-status": m.status },
+	    h("td", null, kindBadge(m.kind)),
+	    h("td", null, h("a", { href: href(`holds/${encodeURIComponent(m.id)}`),
+		"aria-label": t("q.open", { subject: subjectOf(m) }) }, subjectOf(m))),
+	    ctx.user.role === "user" ? null : h("td", { class: "addr" }, m.from),
+	    h("td", { class: "addr" }, (m.rcpts ?? []).join(", ")),
+	    h("td", null, attachmentNames(m)),
+	    h("td", { class: "nowrap" }, when(m)),
+	    h("td", null, statusBadge(m.status)),
+	    h("td", null, holdButtons(m, rowStatus, (done) => {
+		api<HoldDetail>("GET", `/holds/${encodeURIComponent(m.id)}`).then((d) =>
+		    row.replaceWith(holdRow(ctx, { ...d, attachments: m.attachments, reasons: m.reasons }, done)),
+		    () => undefined);
+	    }), rowStatus));
+	return row;
 }
 
 export async function holdsPage(ctx: Ctx): Promise<Node> {
@@ -126,20 +149,7 @@ export async function holdsPage(ctx: Ctx): Promise<Node> {
 		    h("th", { scope: "col" }, t("hold.when")),
 		    h("th", { scope: "col" }, t("hold.status")),
 		    h("th", { scope: "col" }, t("users.actions")))),
-		h("tbody", null, items.map((m) => {
-			const rowStatus = h("div", { class: "row-status" });
-			return h("tr", { "data-id": m.id, "data-kind": m.kind },
-			    h("td", null, kindBadge(m.kind)),
-			    h("td", null, h("a", { href: href(`holds/${encodeURIComponent(m.id)}`),
-				"aria-label": t("q.open", { subject: subjectOf(m) }) }, subjectOf(m))),
-			    ctx.user.role === "user" ? null : h("td", { class: "addr" }, m.from),
-			    h("td", { class: "addr" }, (m.rcpts ?? []).join(", ")),
-			    h("td", null, attachmentNames(m)),
-			    h("td", { class: "nowrap" }, when(m)),
-			    h("td", null, statusBadge(m.status)),
-			    h("td", null, holdButtons(m, rowStatus, () => setTimeout(() => go("holds", { state }), 900)),
-				rowStatus));
-		}))));
+		h("tbody", null, items.map((m) => holdRow(ctx, m)))));
 
 	return h("div", null,
 	    h("div", { class: "page-head" }, pageTitle(t("hold.title")),
@@ -224,19 +234,37 @@ export function backLink(to: string): HTMLElement {
 
 export async function holdDetailPage(ctx: Ctx): Promise<Node> {
 	const id = ctx.route.path[1];
+	const load = () => api<HoldDetail>("GET", `/holds/${encodeURIComponent(id)}`);
 	let m: HoldDetail;
 	try {
-		m = await api<HoldDetail>("GET", `/holds/${encodeURIComponent(id)}`);
+		m = await load();
 	} catch (e) {
 		return h("div", null, backLink("holds"), notice("error", errorText(e)));
 	}
+	// After an action the page is drawn again in place from the server's
+	// answer, with the outcome kept on top.
+	let root: HTMLElement;
+	const refresh = async (msg: string) => {
+		try {
+			const next = holdView(await load(), refresh);
+			next.querySelector(".status-line")?.replaceChildren(notice("ok", msg));
+			root.replaceWith(next);
+			root = next;
+		} catch (e) {
+			root.querySelector(".status-line")?.replaceChildren(notice("error", errorText(e)));
+		}
+	};
+	root = holdView(m, refresh);
+	return root;
+}
+
+function holdView(m: HoldDetail, refresh: (msg: string) => Promise<void>): HTMLElement {
 	const status = h("div", { class: "status-line" });
-	const reload = () => setTimeout(() => go(`holds/${encodeURIComponent(id)}`, { t: String(Date.now()) }), 900);
 	return h("div", { class: "detail hold-detail" },
 	    backLink("holds"),
 	    pageTitle(subjectOf(m)),
 	    holdMeta(m),
-	    holdButtons(m, status, reload), status,
+	    holdButtons(m, status, (msg) => void refresh(msg)), status,
 	    riskCard(m),
 	    attachmentsCard(m),
 	    previewTabs(m),
