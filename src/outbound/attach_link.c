@@ -391,3 +391,47 @@ attach_link_disposition(const char *name)
 	}
 	return buf_steal(&b, NULL);
 }
+
+char *
+attach_link_mark(const char *raw, size_t len, const char *id, size_t *outlen)
+{
+	char *head = xasprintf("%s: %s\r\n", ATTACH_LINK_MARK, id);
+	size_t hl = strlen(head);
+	char *out = xmalloc(hl + len + 1);
+
+	memcpy(out, head, hl);
+	memcpy(out + hl, raw, len);
+	out[hl + len] = '\0';
+	*outlen = hl + len;
+	free(head);
+	return out;
+}
+
+int
+attach_link_marked(const char *raw, size_t len, const char *id)
+{
+	size_t ml = strlen(ATTACH_LINK_MARK), idl = strlen(id);
+	const char *p = raw, *end = raw + len;
+
+	/* header lines until the first empty line */
+	while (p < end && *p != '\r' && *p != '\n') {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *le = eol ? eol : end;
+
+		if ((size_t)(le - p) > ml && g_ascii_strncasecmp(p, ATTACH_LINK_MARK, ml) == 0 &&
+		    p[ml] == ':') {
+			const char *v = p + ml + 1, *ve = le;
+
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			if ((size_t)(ve - v) == idl && memcmp(v, id, idl) == 0)
+				return 1;
+		}
+		if (eol == NULL)
+			break;
+		p = eol + 1;
+	}
+	return 0;
+}

@@ -98,6 +98,17 @@ char *attach_link_disposition(const char *name);
 /* A one-time code of len characters (the ZIP password alphabet). */
 int attach_link_code(char *out, size_t len);
 
+/*
+ * The header that marks a message sekisho rewrote for protection, with
+ * the queue id as its value (nobody knows it before the message is
+ * received, so a sender cannot forge it for their own mail).
+ */
+#define ATTACH_LINK_MARK	"X-Sekisho-Protected"
+/* raw with "ATTACH_LINK_MARK: id\r\n" in front.  malloc'ed. */
+char *attach_link_mark(const char *raw, size_t len, const char *id, size_t *outlen);
+/* Does the header of raw carry the mark for id?  1 yes, 0 no. */
+int attach_link_marked(const char *raw, size_t len, const char *id);
+
 /* ---- the daemon (attach_link_protect.c) ---- */
 
 struct attach_protect;

@@ -10,8 +10,9 @@
  * before that rename leaves the original message in the spool, still
  * unanalysed: it is analysed again and its pending set replaced (the old
  * link never left).  A crash after it leaves the rewritten message, which
- * has no attachment left: nothing is done twice.  A set already active or
- * revoked is never replaced.
+ * carries the mark header with its queue id (attach_link_marked): it is
+ * not rewritten again, and its pending set is made active then.  A set
+ * already active or revoked is never replaced.
  *
  * Mails (templates_dir/notify/KIND.LANG.txt):
  *
@@ -180,9 +181,7 @@ protect_zip(struct attach_protect *ap, const struct envelope *env, const char *r
 	rc = store_attach_put(ap->st, &s, NULL, NULL, 0, NULL);
 	if (rc == 0) {
 		free(v->rewritten);
-		v->rewritten = z.message;
-		v->rewritten_len = z.len;
-		z.message = NULL;
+		v->rewritten = attach_link_mark(z.message, z.len, env->id, &v->rewritten_len);
 		v->protect = 1;
 		log_info("attach id=%s mode=zip files=%zu", env->id, z.nfiles);
 	} else if (rc < 0) {
@@ -205,8 +204,8 @@ protect_link(struct attach_protect *ap, const struct envelope *env, const char *
 	unsigned char hash[STORE_TOKEN_HASH];
 	char tok[OUTBOUND_TOKEN_LEN + 1], code[CODE_LEN + 1];
 	char **old = NULL, **mine;
-	char *url = NULL, *text, *html;
-	size_t i;
+	char *url = NULL, *text, *html, *joined;
+	size_t i, jlen;
 	int rc;
 
 	rc = attach_link_split(raw, len, &sp);
@@ -265,8 +264,10 @@ protect_link(struct attach_protect *ap, const struct envelope *env, const char *
 		text = attach_link_notice_render(&n, 0);
 		html = attach_link_notice_render(&n, 1);
 		free(v->rewritten);
-		v->rewritten = attach_link_join(&sp, text, html, &v->rewritten_len);
+		joined = attach_link_join(&sp, text, html, &jlen);
+		v->rewritten = attach_link_mark(joined, jlen, env->id, &v->rewritten_len);
 		v->protect = 1;
+		free(joined);
 		free(text);
 		free(html);
 		log_info("attach id=%s mode=link files=%zu expires=%llds", env->id, sp.nfiles,
@@ -321,6 +322,19 @@ attach_protect_apply(struct attach_protect *ap, const struct envelope *env,
 		log_err("attach: cannot open the store: %s", err);
 		pthread_mutex_unlock(&ap->lock);
 		return -1;
+	}
+	if (attach_link_marked(raw, rawlen, env->id)) {
+		/*
+		 * Our own rewrite, analysed again: the daemon stopped after the
+		 * rewritten message was renamed into place and before the
+		 * verdict was committed.  Its link (or password) is the pending
+		 * set's; make it live, and do nothing twice.
+		 */
+		if (store_attach_activate(ap->st, env->id) == 0)
+			log_info("attach id=%s activated after a restart", env->id);
+		v->protect = 0;
+		pthread_mutex_unlock(&ap->lock);
+		return 0;
 	}
 	for (size_t i = 0; i < env->nrcpt && !external; i++)
 		external = outbound_is_external(ap->st, ap->cfg, env->rcpt[i].addr) == 1;

@@ -10,6 +10,9 @@
 #    the code from the code mail works; expiry (seconds) gives 410
 #  - a held mail's link mails wait for its release; a recalled mail's link
 #    is revoked and its sender gets no link notice
+#  - a crash after the rename of the rewritten message (k1): not rewritten
+#    twice, its link made live; before it (k2): the old link never works,
+#    a new one does, the replaced file is removed
 #  - zip mode: the mail carries one AES ZIP that 7z opens with the
 #    password from the password mail, and not without it
 #  - fail closed (fault shim): when the files cannot be stored the mail is
@@ -261,6 +264,61 @@ ok "the recalled mail's link is revoked"
 [ "$(notice attach_link taro@sekisho.test | grep -c 'ID:')" = 1 ] ||
 	fail "the recalled mail got a link notice"
 ok "the recalled mail gets no link notice"
+stop_sekishod
+
+# ---- a crash around the rename of the rewritten message ----
+# Held mail stays in the spool, rewritten; stopping the daemon and putting
+# the store back to "received, set pending" is the state a crash leaves
+# after the rename and before the commit (k1), or, with the original bytes
+# put back into the spool, before the rename (k2).
+command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
+rm -rf "$SINK"
+start_sekishod $COMMON -o attachment_protection=link -o hold_time=1h
+send k1 grace@partner.example "$T/file.bin"
+send k2 grace@partner.example "$T/file.bin"
+wait_for 10 sh -c "[ \$('$SEKISHO' -o state_dir='$T/state' hold list | grep -c '資料送付 k') = 2 ]" ||
+	fail "k1 and k2 are not held"
+K1=$(sekisho hold list | awk '/資料送付 k1/ { print $1; exit }')
+K2=$(sekisho hold list | awk '/資料送付 k2/ { print $1; exit }')
+OLDK2=$(parts "$T/state/spool/queue/$K2" | grep -Eo "$BASE/dl/[A-Za-z0-9_-]{43}" | head -1)
+stop_sekishod
+[ -n "$OLDK2" ] || fail "no link in the spooled k2"
+python3 - "$T/state/spool/queue/$K2" "$T/small.txt" <<'PY'
+import sys
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"] = "taro@sekisho.test"
+m["To"] = "grace@partner.example"
+m["Subject"] = "資料送付 k2"
+m["Message-Id"] = "<k2@test>"
+m.set_content("本文です。k2")
+m.add_attachment(open(sys.argv[2], "rb").read(), maintype="application",
+    subtype="octet-stream", filename="again.txt")
+open(sys.argv[1], "wb").write(m.as_bytes().replace(b"\n", b"\r\n"))
+PY
+NFILES=$(ls "$T/state/attachments" | wc -l)
+sqlite3 "$T/state/sekisho.db" "UPDATE messages SET state = 1, action = NULL
+	WHERE id IN ('$K1', '$K2'); UPDATE attach_sets SET state = 'pending'
+	WHERE id IN ('$K1', '$K2'); DELETE FROM holds WHERE msg_id IN ('$K1', '$K2');" ||
+	fail "cannot set up the crash state"
+start_sekishod $COMMON -o attachment_protection=link
+wait_for 20 arrived k1 grace@partner.example || fail "k1 not delivered after the restart"
+wait_for 20 arrived k2 grace@partner.example || fail "k2 not delivered after the restart"
+sleep 1
+[ "$(mailfile k1 grace@partner.example | wc -l)" = 1 ] &&
+	[ "$(grep -ls '^Message-Id: <k1@test>' "$SINK/grace@partner.example/new/"* | wc -l)" = 1 ] ||
+	fail "k1 delivered more than once"
+parts "$(mailfile k1 grace@partner.example)" >"$T/k1.parts"
+check "after the rename: k1 is not rewritten twice (one link, no file)" \
+	sh -c "[ \$(grep -Eo '$BASE/dl/[A-Za-z0-9_-]{43}' '$T/k1.parts' | sort -u | wc -l) = 1 ] && ! grep -q '	attachment	' '$T/k1.parts'"
+check "after the rename: k1's link is live and gives the file" \
+	dl_is "$(link_of k1 grace@partner.example)/file/1" "$T/file.bin"
+check "the restart made k1's pending link live" \
+	grep -q "attach id=$K1 activated after a restart" "$T/sekishod.log"
+check "before the rename: k2's old link never works" st_is 404 "$OLDK2"
+check "before the rename: k2 leaves with a new link to its file" \
+	dl_is "$(link_of k2 grace@partner.example)/file/1" "$T/small.txt"
+check "the replaced files are removed" sh -c "[ \$(ls '$T/state/attachments' | wc -l) = $NFILES ]"
 stop_sekishod
 
 # ---- zip mode ----

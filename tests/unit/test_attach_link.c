@@ -186,6 +186,32 @@ test_disposition(void **state)
 }
 
 static void
+test_mark(void **state)
+{
+	static const struct { const char *raw, *id; int want; } t[] = {
+		{ "X-Sekisho-Protected: Q1\r\nFrom: a@b\r\n\r\nbody\r\n", "Q1", 1 },
+		{ "From: a@b\r\nx-sekisho-protected:Q1  \r\n\r\nbody\r\n", "Q1", 1 },
+		{ "From: a@b\r\nX-Sekisho-Protected: Q1\r\n\r\nbody\r\n", "Q2", 0 },
+		{ "From: a@b\r\nX-Sekisho-Protected: Q10\r\n\r\nbody\r\n", "Q1", 0 },
+		/* in the body it counts for nothing */
+		{ "From: a@b\r\n\r\nX-Sekisho-Protected: Q1\r\n", "Q1", 0 },
+		{ "From: a@b\n\nX-Sekisho-Protected: Q1\n", "Q1", 0 },
+		{ "", "Q1", 0 },
+	};
+	char *m;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(t); i++)
+		assert_int_equal(attach_link_marked(t[i].raw, strlen(t[i].raw), t[i].id), t[i].want);
+	m = attach_link_mark("From: a@b\r\n\r\nx", 14, "0HOM1", &len);
+	assert_string_equal(m, "X-Sekisho-Protected: 0HOM1\r\nFrom: a@b\r\n\r\nx");
+	assert_int_equal(len, strlen(m));
+	assert_int_equal(attach_link_marked(m, len, "0HOM1"), 1);
+	free(m);
+}
+
+static void
 test_fail_limit(void **state)
 {
 	int64_t now = 1000000;
@@ -340,6 +366,7 @@ main(void)
 		cmocka_unit_test(test_no_attachment),
 		cmocka_unit_test(test_notice_escapes),
 		cmocka_unit_test(test_disposition),
+		cmocka_unit_test(test_mark),
 		cmocka_unit_test(test_fail_limit),
 		cmocka_unit_test_setup_teardown(test_store_sets, setup, teardown),
 	};
