@@ -405,6 +405,8 @@ describe("sekisho console: held mail, approvals, account security",
 		const pw = await opened.locator("[data-secret=temporary_password]").innerText();
 		assert.ok(pw.length >= 8, "a temporary password is shown once");
 		await admin.locator('#incidents-table tr[data-login="carol@sekisho.test"]').waitFor();
+		// step 2 locked carol: the locks are drawn again
+		await admin.locator('#locks-table tr[data-login="carol@sekisho.test"]').waitFor();
 		await shot(admin, "accounts.png");
 		await opened.locator("a.button").click();
 		await admin.locator("ol.steps").waitFor();
@@ -485,6 +487,10 @@ describe("sekisho console: held mail, approvals, account security",
 		}
 		// the decided request in Japanese: kind, status, timeline words
 		await ap.locator(".lang-switch button[lang=ja]").click();
+		await ap.goto(`${URL_}/#/approvals?state=all`);
+		await ap.locator("#approvals-list").waitFor();
+		assert.match(await ap.locator("#approvals-list thead").innerText(), /リスク/);
+		await shot(ap, "approvals-ja.png");
 		await ap.goto(`${URL_}/#/holds/${encodeURIComponent(ids.a1)}`);
 		await ap.locator(".hold-detail").waitFor();
 		const txt = await ap.locator(".hold-detail").innerText();

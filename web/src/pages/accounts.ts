@@ -224,7 +224,7 @@ function incidentsTable(items: Incident[]): HTMLElement {
 			h("td", null, `${i.steps_done} / 4`))))));
 }
 
-function incidentsCard(r: Items<Incident> | Error): HTMLElement {
+function incidentsCard(ctx: Ctx, r: Items<Incident> | Error): HTMLElement {
 	const status = h("div", { class: "status-line" });
 	const login = h("input", { name: "login", required: true, autocomplete: "off" });
 	const form: HTMLFormElement = h("form", { class: "incident-form inline-form", onsubmit: (ev: Event) => ev.preventDefault() },
@@ -245,6 +245,9 @@ function incidentsCard(r: Items<Incident> | Error): HTMLElement {
 			// the list again, in place: a redraw would lose the password
 			api<Items<Incident>>("GET", "/incidents").then((l) =>
 			    list.replaceChildren(incidentsTable(l.items ?? [])), () => undefined);
+			// step 2 locked the login: the locks too
+			settle(api<Items<Lock>>("GET", "/accounts/locks")).then((l) =>
+			    document.getElementById("locks")?.replaceWith(locksCard(ctx, l)));
 		}
 	});
 	ask.dataset.act = "open-incident";
@@ -269,7 +272,7 @@ export async function accountsPage(ctx: Ctx): Promise<Node> {
 	    pageTitle(t("acc.title")),
 	    h("p", { class: "muted" }, t(admin ? "acc.intro" : "acc.intro.user")),
 	    alertsCard(ctx, alerts, allAlerts),
-	    incidents ? incidentsCard(incidents) : null,
+	    incidents ? incidentsCard(ctx, incidents) : null,
 	    locksCard(ctx, locks),
 	    loginsCard(ctx, logins));
 }
