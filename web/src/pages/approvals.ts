@@ -13,7 +13,7 @@ import { field, h } from "../dom";
 import { t } from "../i18n";
 import { previewTabs } from "./quarantine";
 import { attachmentNames, attachmentsCard, backLink, holdMeta, reasonChips, riskBadge, riskCard,
-    subjectOf, timeline, when, withDetails } from "./holds";
+    statusBadge, subjectOf, timeline, when, withDetails } from "./holds";
 import { confirmButton, offsetOf, pager, runAction } from "../ui";
 
 const LIMIT = 50;
@@ -40,7 +40,8 @@ export async function approvalsPage(ctx: Ctx): Promise<Node> {
 		    h("th", { scope: "col" }, t("q.attachments")),
 		    h("th", { scope: "col", class: "num" }, t("hold.risk")),
 		    h("th", { scope: "col" }, t("hold.reasons")),
-		    h("th", { scope: "col" }, t("hold.when")))),
+		    h("th", { scope: "col" }, t("hold.when")),
+		    all ? h("th", { scope: "col" }, t("hold.status")) : null)),
 		h("tbody", null, items.map((m) => h("tr", { "data-id": m.id },
 		    h("td", null, h("a", { href: href(`approvals/${encodeURIComponent(m.id)}`),
 			"aria-label": t("appr.open", { subject: subjectOf(m) }) }, subjectOf(m))),
@@ -49,7 +50,8 @@ export async function approvalsPage(ctx: Ctx): Promise<Node> {
 		    h("td", null, attachmentNames(m)),
 		    h("td", { class: "num" }, riskBadge(m.risk)),
 		    h("td", null, reasonChips(m.reasons)),
-		    h("td", { class: "nowrap" }, when(m)))))));
+		    h("td", { class: "nowrap" }, when(m)),
+		    all ? h("td", null, statusBadge(m.status)) : null)))));
 
 	return h("div", null,
 	    h("div", { class: "page-head" }, pageTitle(t("appr.title")), toggle),
