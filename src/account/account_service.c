@@ -80,3 +80,9 @@ account_service_stop(struct account_service *as)
 	account_guard_free(as->ag);
 	free(as);
 }
+
+struct account_guard *
+account_service_guard(struct account_service *as)
+{
+	return as != NULL ? as->ag : NULL;
+}

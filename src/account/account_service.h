@@ -19,5 +19,9 @@ struct event_base;
 struct account_service *account_service_start(const struct config *cfg,
     struct event_base *base, char *err, size_t errlen);
 void account_service_stop(struct account_service *as);
+/* The guard the servers share, for other login paths (the console);
+ * NULL when none of the servers runs. */
+struct account_guard;
+struct account_guard *account_service_guard(struct account_service *as);
 
 #endif

@@ -19,6 +19,7 @@ int cmd_account(const struct config *cfg, int argc, char **argv);
 int cmd_hold(const struct config *cfg, int argc, char **argv);
 int cmd_approval(const struct config *cfg, int argc, char **argv);
 int cmd_directory(const struct config *cfg, int argc, char **argv);
+int cmd_attachment(const struct config *cfg, int argc, char **argv);
 
 /* Shared by cmd_hold.c and cmd_approval.c: one listing line per hold
  * (a store_hold_foreach callback) and a decision with its message. */

@@ -41,6 +41,7 @@ static const char usage[] =
     "  hold link URL         do what a signed link from a notice does\n"
     "  approval list | approve ID | reject ID [--comment TEXT]\n"
     "  directory import [--replace] FILE.csv | list   users, groups, lists\n"
+    "  attachment list | show ID | revoke ID   attachments sent as download links\n"
     "  symbols [--markdown]  every symbol with its score and meaning\n"
     "  user add LOGIN        add or replace an AUTH user; password on stdin\n"
     "  learn --spam|--ham|--forget PATH...  teach the spam classifier (files, dirs, mbox)\n"
@@ -393,6 +394,8 @@ main(int argc, char **argv)
 		rc = cmd_approval(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "directory") == 0) {
 		rc = cmd_directory(c.cfg, argc - argi - 1, argv + argi + 1);
+	} else if (strcmp(cmd, "attachment") == 0) {
+		rc = cmd_attachment(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "learn") == 0) {
 		rc = cmd_learn(c.cfg, argc - argi - 1, argv + argi + 1);
 	} else if (strcmp(cmd, "password") == 0) {

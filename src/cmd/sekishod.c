@@ -145,13 +145,15 @@ main(int argc, char **argv)
 	if (*cfg->console_listen != '\0' &&
 	    (console = http_server_start(cfg, q, err, sizeof(err))) == NULL)
 		fatal("sekishod: %s", err);
+	/* console logins go through the same login guard as the mail servers' */
+	http_server_set_guard(console, account_service_guard(acct));
 	log_info("sekishod: ready (state_dir %s, host %s)", cfg->state_dir, cfg->myhostname);
 
 	event_base_dispatch(base);
 
+	http_server_stop(console);	/* before the guard it uses goes */
 	account_service_stop(acct);
 	smtp_server_close_listeners(srv);
-	http_server_stop(console);
 	smtp_server_free(srv);
 	queue_stop(q);
 	outbound_directory_hook(NULL);

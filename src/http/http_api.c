@@ -10,6 +10,7 @@
 #include "http/http_int.h"
 #include "queue/queue_admin.h"
 #include "store/store.h"
+#include "store/store_api.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -480,7 +481,7 @@ stats(struct http_req *r, json_t **out)
 {
 	struct stats_ctx c;
 	const char *addr = own_addr(r);
-	json_t *by_action, *syms, *targets, *logins, *b;
+	json_t *by_action, *syms, *targets, *logins, *holds, *b;
 	int64_t hours, now = util_now_ms();
 	size_t i;
 
@@ -509,7 +510,7 @@ stats(struct http_req *r, json_t **out)
 		json_decref(targets);
 		goto fail;
 	}
-	if (addr == NULL && store_stats_logins(r->st, c.since, logins_cb, &c) < 0) {
+	if (addr == NULL && store_login_stats(r->st, c.since, logins_cb, &c) < 0) {
 		json_decref(syms);
 		json_decref(targets);
 		goto fail;
@@ -528,9 +529,16 @@ stats(struct http_req *r, json_t **out)
 		json_array_append(by_action, b);
 	}
 	json_decref(c.buckets);
-	*out = json_pack("{s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}}",
+	if ((holds = http_hold_stats(r, c.since)) == NULL) {
+		json_decref(by_action);
+		json_decref(syms);
+		json_decref(targets);
+		json_decref(logins);
+		return http_err(out, 500, "store error");
+	}
+	*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}}",
 	    "by_action", by_action, "top_symbols", syms, "top_targets", targets,
-	    "logins", logins, "totals", "received", (json_int_t)c.received,
+	    "logins", logins, "holds", holds, "totals", "received", (json_int_t)c.received,
 	    "delivered", (json_int_t)c.delivered, "quarantined", (json_int_t)c.quarantined,
 	    "rejected", (json_int_t)c.rejected);
 	return 200;
@@ -669,6 +677,45 @@ users_delete(struct http_req *r, json_t **out)
 	return 204;
 }
 
+/* ---- shared with the other handler files (http_int.h) ---- */
+
+json_t *
+http_iso_json(int64_t ms)
+{
+	return ms ? iso(ms) : json_null();
+}
+
+int
+http_valid_id(const char *id)
+{
+	return valid_id(id);
+}
+
+const char *
+http_own_addr(struct http_req *r)
+{
+	return own_addr(r);
+}
+
+int
+http_int_arg(struct http_req *r, const char *name, int64_t def, int64_t min, int64_t max,
+    int64_t *out)
+{
+	return int_arg(r, name, def, min, max, out);
+}
+
+void
+http_scan_symbols(const char *scan, double *score, json_t **detail)
+{
+	scan_summary(scan, score, NULL, detail);
+}
+
+json_t *
+http_json_array_text(const char *text)
+{
+	return json_array_text(text);
+}
+
 static const struct http_route routes[] = {
 	{ "POST", "/api/v1/login", http_login, ROLE_NONE },
 	{ "POST", "/api/v1/logout", http_logout, ROLE_USER },
@@ -686,6 +733,26 @@ static const struct http_route routes[] = {
 	{ "GET", "/api/v1/users", users_list, ROLE_ADMIN },
 	{ "POST", "/api/v1/users", users_add, ROLE_ADMIN },
 	{ "DELETE", "/api/v1/users/*", users_delete, ROLE_ADMIN },
+	/* http_holds.c */
+	{ "GET", "/api/v1/holds", http_holds_list, ROLE_USER },
+	{ "GET", "/api/v1/holds/*", http_hold_get, ROLE_USER },
+	{ "POST", "/api/v1/holds/*/cancel", http_hold_cancel, ROLE_USER },
+	{ "POST", "/api/v1/holds/*/release", http_hold_release, ROLE_USER },
+	{ "GET", "/api/v1/approvals", http_approvals_list, ROLE_APPROVER },
+	{ "POST", "/api/v1/approvals/*/approve", http_approval_approve, ROLE_APPROVER },
+	{ "POST", "/api/v1/approvals/*/reject", http_approval_reject, ROLE_APPROVER },
+	/* http_account.c */
+	{ "GET", "/api/v1/accounts/locks", http_locks_list, ROLE_USER },
+	{ "POST", "/api/v1/accounts/locks", http_lock_add, ROLE_ADMIN },
+	{ "DELETE", "/api/v1/accounts/locks/*", http_lock_delete, ROLE_ADMIN },
+	{ "GET", "/api/v1/accounts/alerts", http_alerts_list, ROLE_USER },
+	{ "POST", "/api/v1/accounts/alerts/*/ack", http_alert_ack, ROLE_ADMIN },
+	{ "GET", "/api/v1/accounts/logins", http_logins_list, ROLE_USER },
+	{ "GET", "/api/v1/incidents", http_incidents_list, ROLE_ADMIN },
+	{ "POST", "/api/v1/incidents", http_incident_open, ROLE_ADMIN },
+	{ "GET", "/api/v1/incidents/*", http_incident_get, ROLE_ADMIN },
+	{ "POST", "/api/v1/incidents/*/steps/*", http_incident_step, ROLE_ADMIN },
+	{ "POST", "/api/v1/incidents/*/close", http_incident_close, ROLE_ADMIN },
 };
 
 const struct http_route *

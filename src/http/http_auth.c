@@ -10,13 +10,26 @@
  * twice.  A correct password with a missing code is not a failure (the
  * console asks for the code next); a wrong or reused code is.
  *
+ * Console logins are also login events (store_account.h, protocol and
+ * source "console"), and when sekishod runs the account guard (any of
+ * the policy servers or the log watcher) every attempt goes through it
+ * as a Dovecot login does: a refused address or locked login answers 429
+ * before the password is looked at, a delay it asks for is waited (in
+ * this request's thread, as Dovecot delays its answer; GUARD_DELAY_MAX at
+ * most), and each
+ * outcome feeds its detection (brute force, password spraying...), so a
+ * console sprayer is refused like an IMAP one and the other way round.
+ * The per-user and per-address limits above stay as the fallback.
+ *
  * Session: 256 random bits, given to the browser as an HttpOnly,
  * SameSite=Strict cookie and kept in the store only as a BLAKE2b hash,
  * with a CSRF token of another 256 bits.  A session unused for
  * console_session_idle ends.
  */
+#include "account/account_guard.h"
 #include "http/http_int.h"
 #include "store/store.h"
+#include "store/store_account.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -32,6 +45,7 @@
 
 #define COOKIE_NAME	"sekisho_session"
 #define SESSION_TOUCH_MS	60000
+#define GUARD_DELAY_MAX		5	/* seconds: the console has few threads */
 
 enum console_role
 console_role_parse(const char *name)
@@ -224,6 +238,71 @@ note_failure(struct http_req *r, const char *user, int refused, const char *why)
 	    user, r->ip, why);
 }
 
+/*
+ * Ask the account guard (when sekishod runs one) before the password is
+ * checked (after_auth 0) or once it was right (1): 0 go on, else refused
+ * with the reason in msg.
+ */
+static int
+guard_check(struct http_req *r, const char *user, int after_auth, char *msg, size_t len)
+{
+	struct account_guard *ag = r->srv->guard;
+	struct login_attempt a = {
+		.login = user, .ip = r->ip, .protocol = "console", .source = "console",
+	};
+	int rc;
+
+	msg[0] = '\0';
+	if (ag == NULL)
+		return 0;
+	rc = account_guard_allow(ag, &a, after_auth, msg, len);
+	if (rc > 0) {
+		/* a delay, as Dovecot waits before it answers; then the attempt
+		 * goes on and is counted, so that slow spraying is still seen */
+		log_info("console: login user=%s ip=%s delayed %d s: %s", user, r->ip, rc, msg);
+		sleep((unsigned)(rc < GUARD_DELAY_MAX ? rc : GUARD_DELAY_MAX));
+		rc = 0;
+	}
+	return rc;
+}
+
+/*
+ * The outcome of a console login as a login event: through the guard
+ * (which stores it and learns from it) or, without one, straight to the
+ * store.  password (may be NULL) is hashed so that the guard can tell a
+ * dictionary from one mistyped password.
+ */
+static void
+login_event(struct http_req *r, const char *user, const char *password,
+    enum login_result result)
+{
+	struct account_guard *ag = r->srv->guard;
+	char pwhash[HTTP_TOKEN_HEX];
+	struct login_attempt a = {
+		.login = user, .ip = r->ip, .protocol = "console", .source = "console",
+		.success = result == LOGIN_OK, .policy_reject = result == LOGIN_REFUSED,
+	};
+	struct store_login ev;
+
+	if (ag != NULL) {
+		if (password != NULL && result == LOGIN_FAIL) {
+			http_token_hash(password, pwhash);
+			a.pwhash = pwhash;
+		}
+		account_guard_report(ag, &a);
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.time_ms = util_now_ms();
+	util_strlcpy(ev.login, user, sizeof(ev.login));
+	util_strlcpy(ev.ip, r->ip, sizeof(ev.ip));
+	util_strlcpy(ev.protocol, "console", sizeof(ev.protocol));
+	util_strlcpy(ev.source, "console", sizeof(ev.source));
+	ev.result = result;
+	if (store_login_add(r->st, &ev) < 0)
+		log_err("console: cannot record a login event: %s", store_errmsg(r->st));
+}
+
 static int
 over_limits(struct http_req *r, const char *user)
 {
@@ -259,6 +338,7 @@ http_login(struct http_req *r, json_t **out)
 {
 	const char *name, *password, *code;
 	struct console_user u;
+	char why[160];
 	int64_t step;
 	int rc, status;
 
@@ -274,8 +354,16 @@ http_login(struct http_req *r, json_t **out)
 		if (rc < 0)
 			return http_err(out, 500, "store error");
 		note_failure(r, name, 1, "too many failures");
+		login_event(r, name, NULL, LOGIN_REFUSED);
 		r->user.name = xstrdup(name);
 		http_audit(r, "login_refused", name, "too many failures");
+		return http_err(out, 429, "too many failed logins; try again later");
+	}
+	if (guard_check(r, name, 0, why, sizeof(why)) != 0) {
+		note_failure(r, name, 1, why);
+		login_event(r, name, NULL, LOGIN_REFUSED);
+		r->user.name = xstrdup(name);
+		http_audit(r, "login_refused", name, why);
 		return http_err(out, 429, "too many failed logins; try again later");
 	}
 	if ((rc = store_cuser_get(r->st, name, &u)) < 0)
@@ -284,10 +372,12 @@ http_login(struct http_req *r, json_t **out)
 		if (crypto_pwhash_str_verify(dummy_hash(), password, strlen(password)) == 0)
 			log_debug("console: the dummy password matched");
 		note_failure(r, name, 0, "unknown user");
+		login_event(r, name, password, LOGIN_FAIL);
 		return http_err(out, 401, "wrong name or password");
 	}
 	if (crypto_pwhash_str_verify(u.pwhash, password, strlen(password)) != 0) {
 		note_failure(r, name, 0, "wrong password");
+		login_event(r, name, password, LOGIN_FAIL);
 		status = http_err(out, 401, "wrong name or password");
 		goto done;
 	}
@@ -298,6 +388,7 @@ http_login(struct http_req *r, json_t **out)
 	}
 	if (http_totp_check(u.totp_secret, code, time(NULL), &step) < 0) {
 		note_failure(r, name, 0, "wrong TOTP code");
+		login_event(r, name, NULL, LOGIN_FAIL);
 		*out = json_pack("{s:s, s:b}", "error", "wrong TOTP code", "need_totp", 1);
 		status = 401;
 		goto done;
@@ -308,13 +399,23 @@ http_login(struct http_req *r, json_t **out)
 			goto done;
 		}
 		note_failure(r, name, 0, "TOTP code used before");
+		login_event(r, name, NULL, LOGIN_FAIL);
 		*out = json_pack("{s:s, s:b}", "error", "this TOTP code was already used",
 		    "need_totp", 1);
 		status = 401;
 		goto done;
 	}
+	if (guard_check(r, name, 1, why, sizeof(why)) != 0) {
+		note_failure(r, name, 1, why);
+		login_event(r, name, NULL, LOGIN_REFUSED);
+		r->user.name = xstrdup(name);
+		http_audit(r, "login_refused", name, why);
+		status = http_err(out, 429, "login refused; contact your administrator");
+		goto done;
+	}
 	status = start_session(r, &u, out);
 	if (status == 200) {
+		login_event(r, name, NULL, LOGIN_OK);
 		r->user.name = xstrdup(u.name);
 		http_audit(r, "login", u.name, NULL);
 	}

@@ -22,6 +22,8 @@
 #include "util/cidr.h"
 #include "util/config.h"
 
+struct account_guard;
+struct http_ratelimit;
 struct queue;
 struct spool;
 struct MHD_Connection;
@@ -35,6 +37,8 @@ struct http_server {
 	struct cidr *metrics_nets;
 	size_t nmetrics_nets;
 	char *cert, *key;		/* PEM contents for TLS */
+	struct account_guard *_Atomic guard;	/* console logins feed it; may be NULL */
+	struct http_ratelimit *link_rl;	/* failed link attempts per address */
 	_Atomic int64_t last_housekeeping_ms;
 };
 
@@ -92,5 +96,48 @@ void http_preview(json_t *obj, const char *raw, size_t len);
 
 /* http_metrics.c: the Prometheus text. */
 char *http_metrics_text(struct http_server *srv, struct store *st);
+
+/* http_api.c, for the other handler files. */
+json_t *http_iso_json(int64_t ms);		/* ISO 8601, or null for 0 */
+int http_valid_id(const char *id);		/* a plausible queue id? */
+/* The address a user's view is restricted to; NULL for approver, admin. */
+const char *http_own_addr(struct http_req *r);
+/* An integer query argument in [min, max] (def when absent): 0, or -1. */
+int http_int_arg(struct http_req *r, const char *name, int64_t def, int64_t min,
+    int64_t max, int64_t *out);
+/* The score and [{"name","score","reason"}] of a scan result's JSON. */
+void http_scan_symbols(const char *scan, double *score, json_t **detail);
+/* A JSON array from its text; [] when not an array. */
+json_t *http_json_array_text(const char *text);
+
+/* http_holds.c: holds and approvals. */
+int http_holds_list(struct http_req *r, json_t **out);
+int http_hold_get(struct http_req *r, json_t **out);
+int http_hold_cancel(struct http_req *r, json_t **out);
+int http_hold_release(struct http_req *r, json_t **out);
+int http_approvals_list(struct http_req *r, json_t **out);
+int http_approval_approve(struct http_req *r, json_t **out);
+int http_approval_reject(struct http_req *r, json_t **out);
+/* The "holds" object of /stats: counts by status since since_ms. */
+json_t *http_hold_stats(struct http_req *r, int64_t since_ms);
+
+/* http_account.c: locks, alerts, login events; incidents. */
+int http_locks_list(struct http_req *r, json_t **out);
+int http_lock_add(struct http_req *r, json_t **out);
+int http_lock_delete(struct http_req *r, json_t **out);
+int http_alerts_list(struct http_req *r, json_t **out);
+int http_alert_ack(struct http_req *r, json_t **out);
+int http_logins_list(struct http_req *r, json_t **out);
+int http_incidents_list(struct http_req *r, json_t **out);
+int http_incident_open(struct http_req *r, json_t **out);
+int http_incident_get(struct http_req *r, json_t **out);
+int http_incident_step(struct http_req *r, json_t **out);
+int http_incident_close(struct http_req *r, json_t **out);
+
+/*
+ * http_link.c: the one-click link pages (/link/TOKEN, no session).  The
+ * HTML page into *html (malloc'ed); returns the HTTP status.
+ */
+int http_link(struct http_req *r, char **html);
 
 #endif

@@ -17,6 +17,8 @@
  * Referrer-Policy no-referrer; API answers are not cached.
  */
 #include "http/http_server.h"
+#include "http/http_download.h"
+#include "http/http_form.h"
 #include "http/http_int.h"
 #include "queue/queue_spool.h"
 #include "store/store.h"
@@ -43,6 +45,8 @@
 #define HOUSEKEEPING_MS		(10 * 60 * 1000)
 #define LOGIN_FAILURES_KEEP_MS	(7LL * 24 * 3600 * 1000)
 #define SESSION_TOUCH_MS	60000
+#define LINK_MAX_FAILURES	10
+#define LINK_WINDOW_MS		(10 * 60 * 1000)
 
 static const char csp[] =
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none';"
@@ -399,6 +403,26 @@ client_ip(struct MHD_Connection *conn, char *buf, size_t len)
 		    buf, (socklen_t)len);
 }
 
+/* The one-click link pages (http_link.c): HTML, no session. */
+static enum MHD_Result
+serve_link(struct http_req *r, struct upload *up)
+{
+	char *html = NULL;
+	int status;
+
+	if (up->too_big)
+		return send_text(r->conn, 413, "request body too large\n");
+	if ((r->st = thread_store(r->srv)) == NULL)
+		return send_text(r->conn, 500, "store unavailable\n");
+	r->body = up->b.p;
+	r->body_len = up->b.len;
+	status = http_link(r, &html);
+	console_user_clear(&r->user);
+	if (html == NULL)
+		return send_text(r->conn, status, "error\n");
+	return send_buf(r->conn, status, "text/html; charset=utf-8", html, strlen(html), NULL);
+}
+
 static enum MHD_Result
 handle(struct http_server *srv, struct MHD_Connection *conn, const char *url,
     const char *method, struct upload *up)
@@ -426,6 +450,18 @@ handle(struct http_server *srv, struct MHD_Connection *conn, const char *url,
 			return send_text(conn, 500, "store error\n");
 		return send_buf(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text,
 		    strlen(text), NULL);
+	}
+	if (strncmp(url, "/link/", 6) == 0)
+		return serve_link(&r, up);
+	if (strncmp(url, "/dl/", 4) == 0) {
+		/* public download pages of protected attachments: no session */
+		struct store *st = thread_store(srv);
+
+		if (up->too_big)
+			return send_text(conn, 413, "request body too large\n");
+		if (st == NULL)
+			return send_text(conn, 500, "store error\n");
+		return http_download(conn, st, method, url, r.ip, up->b.p, up->b.len);
 	}
 	if (strncmp(url, "/api/", 5) != 0) {
 		if (!method_is_safe(method))
@@ -563,6 +599,8 @@ http_server_start(const struct config *cfg, struct queue *q, char *err, size_t e
 	for (char **p = cfg->metrics_allow; p && *p; p++)
 		if (cidr_parse(*p, &srv->metrics_nets[srv->nmetrics_nets]) == 0)
 			srv->nmetrics_nets++;
+	srv->link_rl = xcalloc(1, sizeof(*srv->link_rl));
+	http_rl_init(srv->link_rl, LINK_MAX_FAILURES, LINK_WINDOW_MS);
 	if (parse_listen(cfg->console_listen, &ss, err, errlen) < 0)
 		goto fail;
 	if (ss.ss_family == AF_INET6)
@@ -609,10 +647,21 @@ http_server_stop(struct http_server *srv)
 	if (srv->mhd != NULL)
 		MHD_stop_daemon(srv->mhd);
 	spool_close(srv->spool);
+	if (srv->link_rl != NULL) {
+		http_rl_destroy(srv->link_rl);
+		free(srv->link_rl);
+	}
 	free(srv->metrics_nets);
 	free(srv->db_path);
 	if (srv->key != NULL)
 		free(srv->key);
 	free(srv->cert);
 	free(srv);
+}
+
+void
+http_server_set_guard(struct http_server *srv, struct account_guard *ag)
+{
+	if (srv != NULL)
+		srv->guard = ag;
 }

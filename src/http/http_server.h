@@ -23,6 +23,11 @@ struct queue;
  * NULL with err when the address, TLS files or spool cannot be used. */
 struct http_server *http_server_start(const struct config *cfg, struct queue *q,
     char *err, size_t errlen);
+/* Console logins also go to the account guard (sekishod's, when it runs
+ * one): login events of protocol "console", and its refusals apply.  Set
+ * before requests arrive; ag outlives srv.  srv NULL is fine. */
+struct account_guard;
+void http_server_set_guard(struct http_server *srv, struct account_guard *ag);
 /* Stop answering, wait for the threads, free.  NULL is fine. */
 void http_server_stop(struct http_server *srv);
 

@@ -134,6 +134,11 @@ int outbound_link_act(struct store *st, const char *token, const char *action,
 #define OUTBOUND_TOKEN_LEN 43	/* 256 bits, base64url without padding */
 int outbound_token_new(struct store *st, const char *id, const char *action,
     const char *owner, int64_t expires_ms, char out[OUTBOUND_TOKEN_LEN + 1]);
+/* The hash the store keeps of a token (BLAKE2b-256). */
+void outbound_token_hash(const char *token, unsigned char hash[STORE_TOKEN_HASH]);
+/* A new token and its hash, not stored (for other tables: download
+ * links).  0, or -1 when libsodium cannot start. */
+int outbound_token_make(char out[OUTBOUND_TOKEN_LEN + 1], unsigned char hash[STORE_TOKEN_HASH]);
 
 /* ---- the daemon's periodic work ---- */
 

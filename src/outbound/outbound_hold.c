@@ -159,18 +159,17 @@ outbound_act(struct store *st, const char *id, const char *action, const char *a
 	return rc;
 }
 
-static void
-token_hash(const char *token, unsigned char hash[STORE_TOKEN_HASH])
+void
+outbound_token_hash(const char *token, unsigned char hash[STORE_TOKEN_HASH])
 {
 	crypto_generichash(hash, STORE_TOKEN_HASH, (const unsigned char *)token,
 	    strlen(token), NULL, 0);
 }
 
 int
-outbound_token_new(struct store *st, const char *id, const char *action,
-    const char *owner, int64_t expires_ms, char out[OUTBOUND_TOKEN_LEN + 1])
+outbound_token_make(char out[OUTBOUND_TOKEN_LEN + 1], unsigned char hash[STORE_TOKEN_HASH])
 {
-	unsigned char rnd[32], hash[STORE_TOKEN_HASH];
+	unsigned char rnd[32];
 
 	if (sodium_init() < 0)
 		return -1;
@@ -178,7 +177,18 @@ outbound_token_new(struct store *st, const char *id, const char *action,
 	sodium_bin2base64(out, OUTBOUND_TOKEN_LEN + 1, rnd, sizeof(rnd),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(rnd, sizeof(rnd));
-	token_hash(out, hash);
+	outbound_token_hash(out, hash);
+	return 0;
+}
+
+int
+outbound_token_new(struct store *st, const char *id, const char *action,
+    const char *owner, int64_t expires_ms, char out[OUTBOUND_TOKEN_LEN + 1])
+{
+	unsigned char hash[STORE_TOKEN_HASH];
+
+	if (outbound_token_make(out, hash) < 0)
+		return -1;
 	return store_token_put(st, hash, id, action, owner, expires_ms);
 }
 
@@ -193,7 +203,7 @@ outbound_link_act(struct store *st, const char *token, const char *action,
 
 	if (token == NULL || strlen(token) != OUTBOUND_TOKEN_LEN)
 		return 1;
-	token_hash(token, hash);
+	outbound_token_hash(token, hash);
 	if (store_begin(st) < 0)
 		return -1;
 	rc = store_token_use(st, hash, action, util_now_ms(), id, &owner);

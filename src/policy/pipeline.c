@@ -9,6 +9,7 @@
 #include "policy/pipeline.h"
 #include "detect/detect.h"
 #include "message/message.h"
+#include "outbound/attach_link.h"
 #include "policy/policy.h"
 #include "util/dns.h"
 #include "util/log.h"
@@ -29,6 +30,7 @@ struct pipeline {
 	struct policy *policy;
 	struct dns *dns;
 	struct message_limits limits;
+	struct attach_protect *ap;	/* attachment_protection, or NULL */
 	int record;		/* pass scan_ctx.record: 1 in the daemon */
 };
 
@@ -75,6 +77,7 @@ pipeline_new(const struct config *cfg, char *err, size_t errlen)
 		goto fail;
 	if ((pl->policy = policy_new(cfg, err, errlen)) == NULL)
 		goto fail;
+	pl->ap = attach_protect_new(cfg);
 	return pl;
 fail:
 	pipeline_free(pl);
@@ -92,6 +95,7 @@ pipeline_free(struct pipeline *pl)
 {
 	if (pl == NULL)
 		return;
+	attach_protect_free(pl->ap);
 	policy_free(pl->policy);
 	detect_free(pl->de);
 	dns_free(pl->dns);
@@ -182,6 +186,15 @@ pipeline_run_msg(struct pipeline *pl, const struct envelope *env,
 		if (v->rewritten == NULL)
 			log_warn("pipeline: id=%s: the message could not be rewritten; "
 			    "delivered unchanged", env->id);
+		/* attachment protection: only for mail that leaves, after the
+		 * checks (a file with malware never gets a link) */
+		if (pl->ap != NULL && pl->record && ctx.outbound &&
+		    v->action != ACTION_QUARANTINE && attach_protect_apply(pl->ap, env,
+		    msg->raw, msg->rawlen, v) < 0) {
+			log_warn("pipeline: id=%s: the attachments could not be protected; "
+			    "quarantined", env->id);
+			v->action = ACTION_QUARANTINE;
+		}
 	}
 	v->scan_json = result_json(&r, v);
 	policy_changes_clear(&ch);

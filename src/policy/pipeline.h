@@ -37,6 +37,9 @@ struct verdict {
 	 * sender can recall), "approval", "confirm"; "" for other holds */
 	char hold_kind[16];
 	int64_t hold_ms;	/* "hold": how long */
+	/* the attachments were replaced (attach_link.h): rewritten must be
+	 * put in place, never the original delivered */
+	int protect;
 };
 
 void verdict_clear(struct verdict *v);

@@ -22,6 +22,7 @@
 #include "queue/queue_dsn.h"
 #include "queue/queue_maildir.h"
 #include "queue/queue_state.h"
+#include "outbound/attach_link.h"
 #include "outbound/outbound.h"
 #include "smtp/smtp_client.h"
 #include "store/store.h"
@@ -180,6 +181,7 @@ struct wop {
 	int ok;
 	int err;		/* errno when !ok */
 	int64_t promote;	/* >= 0: rename tmp/ID.r over queue/ID first (new size) */
+	int protect;		/* the rewrite replaced attachments (attach_link.h) */
 };
 
 /* ---- delivery queue: ids waiting for a delivery thread ---- */
@@ -323,6 +325,9 @@ wop_apply(struct queue *q, struct wop *op)
 	case WOP_UPDATE:
 		if (store_msg_update(q->wstore, op->env, &op->qi) < 0)
 			return -1;
+		/* the download link works from the moment its message is in place */
+		if (op->protect && store_attach_activate(q->wstore, op->env->id) < 0)
+			return -1;
 		/* a held message gets its hold record in the same transaction */
 		return op->qi.state == MSG_HELD ?
 		    outbound_hold_record(q->wstore, q->cfg, op->env, &op->qi) : 0;
@@ -363,6 +368,13 @@ writer_commit(struct queue *q, struct wop *batch)
 			if (spool_promote(q->spool, op->env->id) == 0) {
 				op->env->size = op->promote;
 				need_sync = 1;
+			} else if (op->protect) {
+				/* never the original: its attachments were to be replaced */
+				log_err("queue: cannot put the rewritten message in place id=%s: %s; "
+				    "quarantined", op->env->id, strerror(errno));
+				op->protect = 0;
+				op->qi.state = MSG_QUARANTINED;
+				op->then = THEN_RELEASE;
 			} else {
 				log_err("queue: cannot put the rewritten message in place id=%s: %s; "
 				    "the original is delivered", op->env->id, strerror(errno));
@@ -645,6 +657,7 @@ ticket_scanned(void *arg)
 		op->qi.scan = t->verdict.scan_json;
 		op->qi.subject = t->verdict.subject;
 		op->promote = t->staged;
+		op->protect = t->staged >= 0 && t->verdict.protect;
 		if (op->qi.state == MSG_HELD && t->verdict.hold_kind[0]) {
 			/* the hold's kind, and when a timed hold ends */
 			free(op->qi.action);
@@ -684,7 +697,12 @@ scan_job(void *arg)
 		if (spool_stage(q->spool, t->env->id, t->verdict.rewritten,
 		    t->verdict.rewritten_len) == 0)
 			t->staged = (int64_t)t->verdict.rewritten_len;
-		else
+		else if (t->verdict.protect) {
+			log_err("queue: cannot store the rewritten message id=%s: %s; "
+			    "quarantined (its attachments were to be replaced)",
+			    t->env->id, strerror(errno));
+			t->verdict.action = ACTION_QUARANTINE;
+		} else
 			log_err("queue: cannot store the rewritten message id=%s: %s",
 			    t->env->id, strerror(errno));
 		free(t->verdict.rewritten);
@@ -994,6 +1012,7 @@ scheduler_main(void *arg)
 		pthread_mutex_unlock(&q->slock);
 		/* holds first: a hold released now is delivered in this round */
 		outbound_tick(st, q->cfg, q->spool, util_now_ms(), inject_notice, q);
+		attach_link_tick(st, q->cfg, util_now_ms(), inject_notice, q);
 		n = store_msg_due(st, util_now_ms(), ids, DUE_BATCH);
 		for (int i = 0; i < n; i++)
 			if (inflight_add(&q->inflight, ids[i]))

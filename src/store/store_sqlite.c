@@ -331,6 +331,41 @@ static const char *const migrations[] = {
 	"    OLD.subject, 'reject', 5"
 	"    WHERE OLD.action IS NULL AND OLD.state = 1;"
 	"  END;",
+	/* 12: protected attachments: download-link sets, their files and
+	 * downloads (store_sqlite_attach.c). */
+	"CREATE TABLE attach_sets ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  hash BLOB UNIQUE,"
+	"  mode TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  sender TEXT, recipients TEXT, lang TEXT, subject TEXT,"
+	"  created_ms INTEGER NOT NULL,"
+	"  expires_ms INTEGER NOT NULL,"
+	"  max_downloads INTEGER NOT NULL DEFAULT 0,"
+	"  downloads INTEGER NOT NULL DEFAULT 0,"
+	"  code_hash BLOB,"
+	"  secret TEXT,"
+	"  notified INTEGER NOT NULL DEFAULT 0,"
+	"  purged INTEGER NOT NULL DEFAULT 0,"
+	"  revoked_ms INTEGER NOT NULL DEFAULT 0,"
+	"  revoked_by TEXT);"
+	"CREATE INDEX attach_sets_work ON attach_sets(state, notified);"
+	"CREATE TABLE attach_files ("
+	"  set_id TEXT NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  ctype TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  PRIMARY KEY (set_id, idx)) WITHOUT ROWID;"
+	"CREATE TABLE attach_downloads ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  set_id TEXT NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  t_ms INTEGER NOT NULL,"
+	"  ip TEXT, agent TEXT,"
+	"  result TEXT NOT NULL);"
+	"CREATE INDEX attach_downloads_set ON attach_downloads(set_id, seq);",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 

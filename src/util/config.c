@@ -37,6 +37,8 @@ static const char *const clamav_engine_choices[] = { "libclamav", "clamd", "off"
 static const char *const deadline_action_choices[] = { "reject", "release", NULL };
 static const char *const notify_language_choices[] = { "ja", "en", NULL };
 static const char *const notify_charset_choices[] = { "iso-2022-jp", "utf-8", NULL };
+static const char *const attachment_protection_choices[] = { "off", "link", "zip", NULL };
+static const char *const zip_password_to_choices[] = { "sender", "recipient", NULL };
 static const char *const wide_external_choices[] = { "hold", "bcc", NULL };
 
 static const struct config_option options[] = {
@@ -319,6 +321,16 @@ static const struct config_option options[] = {
 	    "what happens to mail nobody decided on by the deadline: reject or release"),
 	OPT(approval_reminder, CONFIG_TIME, "4h",
 	    "remind the approvers this long before the deadline (0: no reminder)"),
+	OPT_ENUM(attachment_protection, "off", attachment_protection_choices,
+	    "outbound mail with attachments to outside recipients: off, link (the files are replaced by a download link) or zip (one AES-256 ZIP, the password in a separate mail)"),
+	OPT(attachment_link_expiry, CONFIG_TIME, "7d",
+	    "how long a download link works"),
+	OPT(attachment_link_max_downloads, CONFIG_INT, "10",
+	    "downloads a link allows in all (0: no limit)"),
+	OPT(attachment_link_code, CONFIG_BOOL, "no",
+	    "the download page asks for a code that the recipients get in a separate mail"),
+	OPT_ENUM(attachment_zip_password_to, "sender", zip_password_to_choices,
+	    "who gets the mail with the ZIP password: sender or recipient"),
 	OPT(console_url, CONFIG_STR, "https://localhost:8025",
 	    "base URL of the console, for the signed links in notification mails"),
 	OPT(templates_dir, CONFIG_STR, SEKISHO_TEMPLATES_DIR,

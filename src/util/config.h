@@ -180,6 +180,11 @@ struct config {
 	int64_t approval_deadline;	/* seconds an approval waits */
 	char *approval_deadline_action;	/* reject or release */
 	int64_t approval_reminder;	/* seconds before the deadline (0: none) */
+	char *attachment_protection;	/* off, link or zip */
+	int64_t attachment_link_expiry;	/* seconds a download link works */
+	int64_t attachment_link_max_downloads;	/* 0: no limit */
+	int64_t attachment_link_code;	/* bool: a code mailed to the recipients */
+	char *attachment_zip_password_to;	/* sender or recipient */
 	char *console_url;		/* base of the signed links */
 	char *templates_dir;		/* notification templates (notify/KIND.LANG.txt) */
 	char *notify_language;		/* ja or en, when the directory says nothing */

@@ -107,8 +107,9 @@ describe("sekisho console", { skip: URL_ ? false : "run through tests/integratio
 		for (const n of ["Dashboard", "Quarantine", "Message log", "Settings", "Users"])
 			assert.ok(nav.includes(n), `admin navigation has ${n}: ${nav}`);
 		// later APIs: their entries appear only when the server answers
-		for (const f of ["holds", "approvals", "accounts"]) {
-			const there = (await pageFetch(page, "GET", `/api/v1/${f}?limit=1`)).status === 200;
+		const probes = { holds: "/holds?limit=1", approvals: "/approvals?limit=1", accounts: "/accounts/logins?limit=1" };
+		for (const [f, p] of Object.entries(probes)) {
+			const there = (await pageFetch(page, "GET", `/api/v1${p}`)).status === 200;
 			if (there)
 				await page.locator(`nav.side a[data-nav=${f}]`).waitFor();
 			else

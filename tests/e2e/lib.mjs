@@ -48,15 +48,36 @@ export function totp(secretBase32, step = totpStep()) {
 // The server never accepts a code twice (and may refuse any step at or
 // before the last one used): each sign-in of a user takes a later step,
 // the current one or the next (within the server's +-1 window), and waits
-// for the next period when both are used.
+// for the next period when both are used.  The steps used are kept in a
+// file under E2E_TMP too: every test file runs in a process of its own.
+const stepsFile = process.env.E2E_TMP ? path.join(process.env.E2E_TMP, "totp-steps.json") : null;
 const lastStep = new Map();
+
+function loadSteps() {
+	if (!stepsFile)
+		return;
+	try {
+		for (const [k, v] of Object.entries(JSON.parse(fs.readFileSync(stepsFile, "utf8"))))
+			lastStep.set(k, Math.max(lastStep.get(k) ?? -1, v));
+	} catch {
+		/* no file yet */
+	}
+}
+
+function saveSteps() {
+	if (stepsFile)
+		fs.writeFileSync(stepsFile, JSON.stringify(Object.fromEntries(lastStep)));
+}
+
 export async function freshCode(name, secret) {
+	loadSteps();
 	for (;;) {
 		const now = totpStep();
 		const last = lastStep.get(name) ?? -1;
 		for (const st of [now, now + 1]) {
 			if (st > last) {
 				lastStep.set(name, st);
+				saveSteps();
 				return totp(secret, st);
 			}
 		}

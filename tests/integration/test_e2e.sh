@@ -12,6 +12,22 @@
 # CSRF and 401 without a session.  The console's own unit tests (vitest)
 # run first.
 #
+# Outbound: the outbound listener relays for 127.0.0.1/32; local_domains is
+# sekisho.test, so mail to partner.example is outside.  A directory (sekisho
+# directory import) puts alice and bob in the group "Sales" whose approver
+# is the console user "approver"; alice's holds last 10 minutes, everybody
+# else's hold_time (8 s); a file to an outside address weighs 10 in
+# approval_rules (approval_threshold 10), so it waits for the approver.
+# The browser tests (holds.test.mjs) send through the outbound listener
+# (swaks) and check the outbound Maildir sink: held mail (a user sees only
+# their own, cancel, send now, automatic send after the countdown),
+# approvals (risk and symbols, approve with a comment: delivered exactly
+# once; reject), account security (failures written to a mail log that
+# sekishod follows (auth_log_files, login_lock_failures 4) make an alert
+# and a lock: acknowledge; lock, unlock, logins with IP, incident with a
+# step done, close, report), ja/en texts; screenshots of the new pages in
+# tests/e2e/artifacts.
+#
 # Skips (77) when node, npm, chromium or swaks are missing, or when this
 # sekishod does not answer the console API yet.
 . "$(dirname "$0")/lib.sh"
@@ -65,12 +81,32 @@ printf '}\n' >>"$T/users.json"
 ok "console users created with sekisho console-user add (admin, approver, alice, bob)"
 
 CONSOLE_PORT=$(free_port)
-mkdir -p "$T/sink"
+URL="http://127.0.0.1:$CONSOLE_PORT"
+mkdir -p "$T/sink" "$T/outsink"
+: >"$T/mail.log"
 start_sekishod -o inbound_next_hop=maildir:"$T/sink" -o network_checks=no \
 	-o symbol_actions="HDR_MISSING_DATE=quarantine" \
-	-o console_listen=127.0.0.1:"$CONSOLE_PORT" -o console_dir="$T/dist"
+	-o console_listen=127.0.0.1:"$CONSOLE_PORT" -o console_dir="$T/dist" \
+	-o console_url="$URL" -o local_domains=sekisho.test \
+	-o outbound_next_hop=maildir:"$T/outsink" -o trusted_networks=127.0.0.1/32 \
+	-o approval_rules="OUT_EXTERNAL_ATTACHMENT:10 OUT_FIRST_DOMAIN:1" \
+	-o approval_threshold=10 -o hold_time=8s \
+	-o auth_log_files="$T/mail.log" -o login_lock_failures=4
 wait_port "$CONSOLE_PORT" 30 || fail "the console does not listen on 127.0.0.1:$CONSOLE_PORT"
-URL="http://127.0.0.1:$CONSOLE_PORT"
+wait_port "$OUT_PORT" 30 || fail "the outbound listener does not listen on 127.0.0.1:$OUT_PORT"
+
+# The directory: the approver of alice's and bob's group is the console
+# user "approver"; alice's mail is held 10 minutes (time to cancel it).
+cat >"$T/dir.csv" <<'EOF'
+type,address,name,department,approvers,language,hold_minutes,delegate,members
+user,alice@sekisho.test,Alice,Sales,,en,10,,
+user,bob@sekisho.test,ボブ,Sales,,ja,,,
+group,Sales,Sales,,approver@sekisho.test,,,,
+EOF
+"$SEKISHO" -o state_dir="$T/state" directory import "$T/dir.csv" >"$T/dir.out" 2>&1 ||
+	fail "sekisho directory import (see $T/dir.out)"
+ok "directory imported: alice and bob in Sales, approver@sekisho.test approves"
+wait_for 10 grep -q 'logwatch: following' "$T/sekishod.log" || fail "the log watcher did not start"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/me")
 [ "$code" = 401 ] || skip "GET /api/v1/me without a session answered $code, not 401: the console API is not usable yet"
 
@@ -109,7 +145,8 @@ check "nothing quarantined reached the sink before release" sh -c "! grep -rqs '
 ART="$SRC/tests/e2e/artifacts"
 mkdir -p "$ART"
 E2E_URL="$URL" E2E_USERS="$T/users.json" E2E_SINK="$T/sink" E2E_ARTIFACTS="$ART" \
-	E2E_CHROMIUM="$CHROMIUM" E2E_TMP="$T" \
+	E2E_CHROMIUM="$CHROMIUM" E2E_TMP="$T" E2E_OUT_PORT="$OUT_PORT" E2E_OUTSINK="$T/outsink" \
+	E2E_SEKISHO="$SEKISHO" E2E_STATE="$T/state" E2E_AUTHLOG="$T/mail.log" \
 	node --test --test-concurrency=1 --test-reporter=spec "$SRC"/tests/e2e/*.test.mjs >"$T/e2e.out" 2>&1
 rc=$?
 sed 's/^/# /' "$T/e2e.out"
@@ -123,4 +160,8 @@ fi
 ok "console end-to-end tests in Chromium pass"
 [ -f "$ART/dashboard.png" ] || fail "no dashboard screenshot"
 echo "# dashboard screenshot: $ART/dashboard.png"
+for f in approvals approval-detail accounts incident; do
+	[ -f "$ART/$f.png" ] || fail "no $f screenshot"
+	echo "# $f screenshot: $ART/$f.png"
+done
 finish

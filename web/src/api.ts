@@ -124,9 +124,113 @@ export interface Stats {
 	top_targets: { rcpt: string; count: number }[];
 	logins: { t: string; failures: number; refused: number }[];
 	totals: { received: number; delivered: number; quarantined: number; rejected: number };
+	holds?: { held: number; released: number; approved: number; cancelled: number; rejected: number; expired: number };
 }
 
 export interface Page<T> {
 	total: number;
+	items: T[];
+}
+
+// ---- held mail, approvals, account security, incidents (round 2) ----
+
+export type HoldKind = "hold" | "approval" | "confirm" | "admin";
+export type HoldAction = "cancel" | "release" | "approve" | "reject";
+
+export interface HoldItem {
+	id: string;
+	kind: HoldKind;
+	status: string;		/* held, released, approved, cancelled, rejected, expired */
+	from: string;
+	rcpts: string[];
+	subject: string | null;
+	risk: number;
+	created: string;
+	release_at: string | null;	/* kind hold: the automatic send */
+	deadline: string | null;	/* approval, confirm */
+	decided: string | null;
+	decided_by: string | null;
+	comment: string | null;
+	actions: HoldAction[];		/* what this user may do now */
+	approvers?: string[];
+	/* not in every list answer: the pages fetch the detail when absent */
+	reasons?: { name: string; weight: number }[];
+	attachments?: { name: string; type: string; size: number }[];
+}
+
+export interface HoldDetail extends HoldItem {
+	approvers: string[];
+	reasons: { name: string; weight: number }[];
+	symbols: { name: string; score: number; reason: string }[];
+	attachments: { name: string; type: string; size: number }[];
+	headers: [string, string][];
+	text: string | null;
+	html: string | null;
+	timeline: { t: string; event: string; by: string | null; comment: string | null }[];
+}
+
+export interface Lock {
+	login: string;
+	created: string;
+	until: string | null;	/* null: until cleared */
+	reason: string;
+}
+
+export interface Alert {
+	id: number;
+	t: string;
+	kind: string;
+	login: string;
+	ip: string;
+	detail: string;
+	acknowledged: boolean;
+}
+
+export interface Login {
+	id: number;
+	t: string;
+	login: string;
+	ip: string;
+	protocol: string;
+	source: string;
+	country: string;
+	result: "ok" | "fail" | "refused" | string;
+}
+
+export interface Incident {
+	id: number;
+	login: string;
+	status: "open" | "closed";
+	opened: string;
+	opened_by: string;
+	closed: string | null;
+	closed_by: string;
+	steps_done: number;
+}
+
+export interface IncidentStep {
+	step: number;
+	name: "account" | "password" | "contacts" | "device" | string;
+	done: boolean;
+	done_at: string | null;
+	actor: string;
+	note: string;
+}
+
+export interface IncidentDetail extends Incident {
+	steps: IncidentStep[];
+	timeline: { id: number; time: string; step: number; actor: string; what: string;
+	    detail: Record<string, unknown> | string }[];
+}
+
+// The answer of POST /incidents: the four step outcomes, shown once.
+export interface IncidentOpened {
+	id: number;
+	login: string;
+	status: string;
+	steps: Record<string, unknown>[];
+}
+
+export interface Items<T> {
 	items: T[];
 }

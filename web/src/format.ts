@@ -1,15 +1,19 @@
 // format.ts - dates and numbers in the console's current language.
 
-import { lang } from "./i18n";
+import { lang, t } from "./i18n";
 
 function locale(): string {
 	return lang() === "ja" ? "ja-JP" : "en-GB";
 }
 
-export function dateTime(iso: string): string {
+export function dateTime(iso: string | null | undefined): string {
+	if (!iso)
+		return "";
 	const d = new Date(iso);
 	if (Number.isNaN(d.getTime()))
 		return iso;
+	if (d.getTime() <= 0)
+		return "";	/* the epoch: a time the server did not record */
 	return new Intl.DateTimeFormat(locale(), { year: "numeric", month: "2-digit", day: "2-digit",
 	    hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(d);
 }
@@ -44,4 +48,28 @@ export function fromLocalInput(v: string): string {
 		return "";
 	const d = new Date(v);
 	return Number.isNaN(d.getTime()) ? "" : d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+// duration: a time left as "4 min 05 s" / "4分05秒" (two units at most:
+// days and hours, hours and minutes, minutes and seconds, or seconds).
+export function duration(ms: number): string {
+	const total = Math.max(0, Math.ceil(ms / 1000));
+	const d = Math.floor(total / 86400), h = Math.floor(total / 3600) % 24;
+	const m = Math.floor(total / 60) % 60, s = total % 60;
+	const p = (n: number) => String(n).padStart(2, "0");
+	if (d > 0)
+		return t("time.dh", { d, h });
+	if (h > 0)
+		return t("time.hm", { h, m: p(m) });
+	if (m > 0)
+		return t("time.ms", { m, s: p(s) });
+	return t("time.s", { s });
+}
+
+// countdownText: "in 4 min 05 s" until `iso`, "due now" once it has passed.
+export function countdownText(iso: string, now = Date.now()): string {
+	const at = new Date(iso).getTime();
+	if (Number.isNaN(at))
+		return "";
+	return at - now <= 0 ? t("time.due") : t("time.in", { d: duration(at - now) });
 }

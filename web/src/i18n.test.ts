@@ -26,6 +26,34 @@ describe("catalogs", () => {
 	});
 });
 
+// Labels looked up from values the server sends (kind, status, event...):
+// a missing one would silently show the raw value, so each is listed here.
+describe("labels of server values", () => {
+	const values: Record<string, string[]> = {
+		"hold.kind": ["hold", "approval", "confirm", "admin"],
+		"hold.status": ["held", "released", "approved", "cancelled", "rejected", "expired"],
+		"hold.state": ["held", "all", "released", "approved", "cancelled", "rejected", "expired"],
+		"hold.event": ["held", "notified", "reminded", "released", "approved", "cancelled", "rejected", "expired"],
+		"inc.step": ["account", "password", "contacts", "device"],
+		"inc.step.desc": ["account", "password", "contacts", "device"],
+		"inc.status": ["open", "closed"],
+		"acc.result": ["ok", "fail", "refused"],
+		"acc.for": ["1h", "24h", "7d"],
+		"alert": ["brute_force", "password_spray", "new_country", "impossible_travel"],
+		"reason": ["OUT_EXTERNAL_ATTACHMENT", "OUT_EXTERNAL_RCPT", "OUT_FIRST_DOMAIN", "OUT_FIRST_RECIPIENT",
+		    "OUT_LOOKALIKE_RECIPIENT", "OUT_MANY_EXTERNAL", "OUT_WIDE_EXTERNAL", "DLP_CREDIT_CARD",
+		    "DLP_MYNUMBER", "DLP_BANK_ACCOUNT", "DLP_KEYWORD", "DLP_PATTERN"],
+	};
+	it("exist in both languages", () => {
+		for (const [prefix, vs] of Object.entries(values))
+			for (const v of vs) {
+				const k = `${prefix}.${v}`;
+				expect(Object.keys(en), k).toContain(k);
+				expect(Object.keys(ja), k).toContain(k);
+			}
+	});
+});
+
 describe("language choice", () => {
 	it("prefers the saved choice", () => {
 		expect(preferredLang("en", ["ja-JP"])).toBe("en");

@@ -3,8 +3,9 @@
 //
 // Navigation by role: everyone sees the dashboard, quarantine and message
 // log (the server limits a `user` to their own mail); only `admin` sees
-// settings and users.  Held mail, approvals and account security appear only
-// when the server answers for them (they are probed once after sign-in).
+// settings and users; approvals are for approvers and admins.  Held mail,
+// approvals and account security appear only when the server answers for
+// them (they are probed once after sign-in).
 
 import "./style.css";
 import { api, ApiError, onUnauthorized, setCsrf, type User } from "./api";
@@ -16,7 +17,9 @@ import { quarantineDetailPage, quarantinePage } from "./pages/quarantine";
 import { messagesPage } from "./pages/messages";
 import { settingsPage } from "./pages/settings";
 import { usersPage } from "./pages/users";
-import { laterPage } from "./pages/later";
+import { holdDetailPage, holdsPage } from "./pages/holds";
+import { approvalDetailPage, approvalsPage } from "./pages/approvals";
+import { accountsPage, incidentPage } from "./pages/accounts";
 
 interface NavEntry {
 	path: string;
@@ -151,10 +154,17 @@ async function signedIn(u: User): Promise<void> {
 	probeFeatures();
 }
 
-// Later APIs (other branches): show their entries only once they answer.
+// Held mail, approvals and account security: their entries show once the
+// server answers for them (a server without them answers 404).
+const PROBES: Record<string, string> = {
+	holds: "/holds?limit=1",
+	approvals: "/approvals?limit=1",
+	accounts: "/accounts/logins?limit=1",
+};
+
 function probeFeatures(): void {
-	for (const f of ["holds", "approvals", "accounts"]) {
-		api("GET", `/${f}?limit=1`).then(() => {
+	for (const [f, path] of Object.entries(PROBES)) {
+		api("GET", path).then(() => {
 			features.add(f);
 			refreshNav();
 		}, () => undefined);
@@ -205,7 +215,9 @@ function pageFor(path: string[], u: User): Page | null {
 	case "messages": return messagesPage;
 	case "settings": return settingsPage;
 	case "users": return usersPage;
-	case "holds": case "approvals": case "accounts": return laterPage;
+	case "holds": return second ? holdDetailPage : holdsPage;
+	case "approvals": return second ? approvalDetailPage : approvalsPage;
+	case "accounts": return second === "incidents" && path[2] ? incidentPage : accountsPage;
 	}
 	return null;
 }

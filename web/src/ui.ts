@@ -1,10 +1,11 @@
 // ui.ts - building blocks shared by the list pages: a filter form whose
-// values live in the URL (so Back restores a search), a pager, and an
-// inline confirmation (no window.confirm: it is not styled nor translated).
+// values live in the URL (so Back restores a search), a pager, an inline
+// confirmation (no window.confirm: it is not styled nor translated), a live
+// countdown and a runner for action buttons.
 
-import { go } from "./app";
+import { errorText, go, notice } from "./app";
 import { field, h } from "./dom";
-import { fromLocalInput } from "./format";
+import { countdownText, dateTime, fromLocalInput } from "./format";
 import { t } from "./i18n";
 
 export interface FilterField {
@@ -86,4 +87,44 @@ export function confirmButton(label: string, question: string, run: () => void, 
 export function offsetOf(params: URLSearchParams): number {
 	const o = Number(params.get("offset"));
 	return Number.isInteger(o) && o > 0 ? o : 0;
+}
+
+// countdown: a time that counts down live ("in 4 min 05 s"); one ticker
+// for the whole console updates every such element once a second.
+let ticker = 0;
+
+function tick(): void {
+	document.querySelectorAll<HTMLElement>("[data-countdown]").forEach((e) => {
+		const at = e.dataset.countdown ?? "";
+		e.textContent = countdownText(at);
+		e.classList.toggle("due", new Date(at).getTime() <= Date.now());
+	});
+}
+
+export function countdown(iso: string | null | undefined): HTMLElement | string {
+	if (!iso)
+		return "";
+	if (!ticker)
+		ticker = window.setInterval(tick, 1000);
+	return h("time", { datetime: iso, class: "countdown", "data-countdown": iso, title: dateTime(iso) },
+	    countdownText(iso));
+}
+
+// runAction: disable the buttons of `box`, run `fn`, then show `done` (or
+// the error) in `status` and call `after` on success.
+export async function runAction(box: HTMLElement, status: HTMLElement, fn: () => Promise<unknown>,
+    done: string, after?: () => void): Promise<boolean> {
+	status.replaceChildren();
+	box.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+	try {
+		await fn();
+		status.replaceChildren(notice("ok", done));
+		after?.();
+		return true;
+	} catch (e) {
+		status.replaceChildren(notice("error", errorText(e)));
+		return false;
+	} finally {
+		box.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+	}
 }

@@ -1,6 +1,8 @@
 // pages/dashboard.ts - totals and four charts from GET /stats?hours=N:
 // mail by action per hour (stacked bars), top symbols, most-targeted
-// recipients (ranked bars) and login attacks over time (lines).
+// recipients (ranked bars), login attacks over time (lines: the server's
+// `logins` series of failed and refused logins per hour, console and mail)
+// and held outbound mail by outcome.
 
 import { api, type Stats } from "../api";
 import { type Ctx, go, pageTitle } from "../app";
@@ -68,5 +70,16 @@ export async function dashboardPage(ctx: Ctx): Promise<Node> {
 		    : empty()),
 		card(t("dash.logins"), anyLogin
 		    ? lines(t("dash.logins"), logins.map((r) => label(r.t)), loginSeries, logins)
-		    : empty(), "wide")));
+		    : empty(), "wide"),
+		st.holds ? card(t("dash.holds"), holdCounts(st.holds), "wide") : null));
+}
+
+// holdCounts: outbound mail held in the period, by what became of it.
+function holdCounts(c: NonNullable<Stats["holds"]>): HTMLElement {
+	const keys: [keyof typeof c, Key][] = [["held", "dash.holds.held"], ["released", "hold.status.released"],
+	    ["approved", "hold.status.approved"], ["cancelled", "hold.status.cancelled"],
+	    ["rejected", "hold.status.rejected"], ["expired", "hold.status.expired"]];
+	return h("ul", { class: "hold-counts" }, keys.map(([k, l]) =>
+	    h("li", null, h("span", { class: "total-label" }, t(l)),
+		h("span", { class: "hold-count", "data-holds": k }, num(c[k])))));
 }

@@ -82,7 +82,9 @@ export function previewDoc(html: string, cssUrl: string): string {
 	    html + "</body></html>";
 }
 
-function previewTabs(m: QDetail): HTMLElement {
+// previewTabs: HTML (sandboxed), text and headers of a mail; the held-mail
+// and approval pages use it too.
+export function previewTabs(m: Pick<QDetail, "html" | "text" | "headers">): HTMLElement {
 	const tabs: { id: string; label: string; panel: () => HTMLElement }[] = [];
 	if (m.html) {
 		tabs.push({ id: "html", label: t("q.preview.html"), panel: () =>
