@@ -8,12 +8,15 @@
  * the timeline, never the message text.
  */
 #include "account/incident_warn.h"
+#include "util/base64.h"
 #include "store/store.h"
 #include "store/store_audit.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/util.h"
 
+#include <errno.h>
+#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +64,102 @@ incident_warn_strip_bcc(const char *msg)
 	return b.p ? buf_steal(&b, NULL) : xstrdup("");
 }
 
+/* len bytes in charset as UTF-8 (malloc'ed), or NULL. */
+static char *
+to_utf8(const char *charset, const char *in, size_t len)
+{
+	iconv_t cd = iconv_open("UTF-8", charset);
+	struct buf b = { 0 };
+	char tmp[1024], *ip = (char *)(uintptr_t)in;
+	size_t il = len;
+
+	if (cd == (iconv_t)-1)
+		return NULL;
+	while (il > 0) {
+		char *op = tmp;
+		size_t ol = sizeof(tmp);
+		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 && errno != E2BIG) {
+			iconv_close(cd);
+			buf_free(&b);
+			return NULL;
+		}
+		buf_add(&b, tmp, sizeof(tmp) - ol);
+	}
+	iconv_close(cd);
+	return b.p ? buf_steal(&b, NULL) : xstrdup("");
+}
+
+/* An unfolded header value: each RFC 2047 B word decoded on its own (a
+ * decoder that joins words first loses what follows a padded word). */
+static void
+decode_words(struct buf *out, const char *v)
+{
+	while (*v) {
+		const char *q, *e;
+		if (strncmp(v, "=?", 2) == 0 && (q = strstr(v + 2, "?B?")) != NULL &&
+		    (e = strstr(q + 3, "?=")) != NULL) {
+			char *cs = xstrndup(v + 2, (size_t)(q - v - 2)), *u;
+			unsigned char *raw = xmalloc((size_t)(e - q) + 1);
+			long n = base64_decode(q + 3, (size_t)(e - q - 3), raw);
+			if (n >= 0 && (u = to_utf8(cs, (const char *)raw, (size_t)n)) != NULL) {
+				buf_str(out, u);
+				free(u);
+			}
+			free(raw);
+			free(cs);
+			v = e + 2;
+			while (*v == ' ' && strncmp(v + 1, "=?", 2) == 0)
+				v++;	/* space between encoded words is not text */
+		} else {
+			buf_add(out, v, 1);
+			v++;
+		}
+	}
+}
+
+char *
+incident_warn_readable(const char *msg)
+{
+	const char *body = strstr(msg, "\r\n\r\n"), *p;
+	struct buf subj = { 0 }, out = { 0 };
+	char *text = NULL;
+	int jis;
+
+	if (body == NULL)
+		return xstrdup(msg);
+	body += 4;
+	/* the Subject field with its continuation lines, unfolded */
+	for (p = msg; p < body; p = strchr(p, '\n') + 1) {
+		if (strncasecmp(p, "Subject:", 8) == 0) {
+			const char *e = p + 8;
+			for (;;) {
+				const char *nl = strstr(e, "\r\n");
+				while (*e == ' ' || *e == '\t')
+					e++;
+				buf_add(&subj, e, (size_t)(nl - e));
+				if (nl[2] != ' ' && nl[2] != '\t')
+					break;
+				e = nl + 2;
+			}
+			break;
+		}
+	}
+	jis = strstr(msg, "charset=ISO-2022-JP") != NULL &&
+	    strstr(msg, "charset=ISO-2022-JP") < body;
+	if (jis)
+		text = to_utf8("ISO-2022-JP", body, strlen(body));
+	buf_str(&out, "Subject: ");
+	if (subj.p)
+		decode_words(&out, subj.p);
+	buf_str(&out, "\n\n");
+	for (const char *c = text ? text : body; *c; c++)
+		if (*c != '\r')
+			buf_add(&out, c, 1);
+	free(text);
+	buf_free(&subj);
+	return buf_steal(&out, NULL);
+}
+
 struct contacts {
 	const struct config *cfg;
 	char **addr;
@@ -103,7 +202,7 @@ incident_warn(const struct incident_env *ie, int64_t id, enum incident_warn_mode
 {
 	struct store_incident inc;
 	struct contacts c = { ie->cfg, NULL, 0 };
-	json_t *rcpts = json_array(), *msgs = json_object(), *o = NULL;
+	json_t *rcpts = json_array(), *msgs = json_object(), *texts = json_object(), *o = NULL;
 	int64_t until = util_now_ms(), since;
 	char *user = NULL, *detail;
 	int queued = 0, warned = 0, rc;
@@ -155,7 +254,10 @@ incident_warn(const struct incident_env *ie, int64_t id, enum incident_warn_mode
 		free(msg);
 		to = buf_steal(&tob, NULL);
 		if (mode == INCIDENT_WARN_PREVIEW) {
+			char *readable = incident_warn_readable(clean);
 			json_object_set_new(msgs, langs[l], json_string(clean));
+			json_object_set_new(texts, langs[l], json_string(readable));
+			free(readable);
 		} else if (inject(arg, notify_envelope(ie->cfg, "outbound", to), clean,
 		    strlen(clean)) < 0) {
 			snprintf(err, errlen, "cannot queue the %s warning", langs[l]);
@@ -182,11 +284,14 @@ incident_warn(const struct incident_env *ie, int64_t id, enum incident_warn_mode
 		goto out;
 	}
 	free(detail);
-	if (mode == INCIDENT_WARN_PREVIEW)
+	if (mode == INCIDENT_WARN_PREVIEW) {
 		json_object_set(o, "messages", msgs);
+		json_object_set(o, "text", texts);
+	}
 out:
 	json_decref(rcpts);
 	json_decref(msgs);
+	json_decref(texts);
 	for (size_t i = 0; i < c.n; i++)
 		free(c.addr[i]);
 	free(c.addr);

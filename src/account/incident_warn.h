@@ -32,7 +32,8 @@ enum incident_warn_mode {
 
 /*
  * Returns {"incident", "login", "mode", "recipients": [{"address","lang"}],
- * "messages": {"ja": text, "en": text} (preview), "queued": N (send)}, a
+ * "messages": {"ja": mail, "en": mail} and "text": {"ja": decoded subject
+ * and body, "en": ...} (preview), "queued": N (send)}, a
  * new reference, or NULL with err.
  */
 json_t *incident_warn(const struct incident_env *ie, int64_t id,
@@ -41,6 +42,10 @@ json_t *incident_warn(const struct incident_env *ie, int64_t id,
 
 /* "ja" for an address under .jp, else "en". */
 const char *incident_warn_lang(const char *addr);
+
+/* A mail as people read it: "Subject: ...\n\nbody", decoded to UTF-8.
+ * Malloc'ed. */
+char *incident_warn_readable(const char *msg);
 
 /* msg without its Bcc: field (and the field's continuation lines).
  * Malloc'ed. */

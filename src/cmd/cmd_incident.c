@@ -265,8 +265,8 @@ warn_contacts(struct incident_env *ie, int64_t id, enum incident_warn_mode mode,
 			printf("  %-40s %s\n", str(v, "address"), str(v, "lang"));
 		if (mode == INCIDENT_WARN_PREVIEW) {
 			const char *k;
-			json_object_foreach(json_object_get(o, "messages"), k, v)
-				printf("\n--- %s ---\n%s", k, json_string_value(v));
+			json_object_foreach(json_object_get(o, "text"), k, v)
+				printf("\n--- %s ---\n%s\n", k, json_string_value(v));
 		} else if (mode == INCIDENT_WARN_SEND) {
 			printf("queued for %lld contacts; a running sekishod delivers them / "
 			    "送信キューに入れました\n",

@@ -646,6 +646,35 @@ test_incident_helpers(void **state)
 	assert_string_equal(incident_warn_lang("a@jp"), "en");
 }
 
+/* The preview: the real notice, decoded back (the subject's words each
+ * on their own), in both languages. */
+static void
+test_incident_readable(void **state)
+{
+	struct fixture *fx = *state;
+	char *const rcpts[] = { "kenji@torihiki.co.jp" };
+	char err[256], *msg, *text;
+
+	msg = incident_notice(fx->cfg, "ja", "hanako@sekisho.test", 0, 1000, rcpts, 1, err,
+	    sizeof(err));
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "=?ISO-2022-JP?B?"));
+	text = incident_warn_readable(msg);
+	assert_non_null(strstr(text, "Subject: 【重要】不審なメールにご注意ください(sekisho.test)\n\n"));
+	assert_non_null(strstr(text, "hanako@sekisho.test のメールアカウント"));
+	assert_null(strchr(text, '\r'));
+	free(text);
+	free(msg);
+	msg = incident_notice(fx->cfg, "en", "hanako@sekisho.test", 0, 1000, rcpts, 1, err,
+	    sizeof(err));
+	assert_non_null(msg);
+	text = incident_warn_readable(msg);
+	assert_true(strncmp(text, "Subject: ", 9) == 0);
+	assert_non_null(strstr(text, "hanako@sekisho.test"));
+	free(text);
+	free(msg);
+}
+
 int
 main(void)
 {
@@ -661,6 +690,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_digest_tick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_inject, setup, teardown),
 		cmocka_unit_test(test_incident_helpers),
+		cmocka_unit_test_setup_teardown(test_incident_readable, setup, teardown),
 	};
 
 	g_mime_init();
