@@ -131,8 +131,10 @@ sieve_part(const struct incident_env *ie, const char *login)
 	struct sieve_user_audit ua;
 	json_t *f = json_array(), *o;
 
-	if (!ie->cfg->sieve_doveadm && ie->cfg->sieve_dir[0] == '\0')
+	if (!ie->cfg->sieve_doveadm && ie->cfg->sieve_dir[0] == '\0') {
+		json_decref(f);
 		return json_pack("{s:s}", "status", "not configured (sieve_dir, sieve_doveadm)");
+	}
 	if (sieve_audit_user(ie->cfg, ie->st, login, &ua) < 0) {
 		json_decref(f);
 		return json_pack("{s:s}", "error", store_errmsg(ie->st));

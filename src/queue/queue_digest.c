@@ -296,11 +296,18 @@ int
 queue_digest_tick(struct store *st, const struct config *cfg, int64_t now_ms,
     notify_inject_fn inject, void *arg)
 {
-	static int64_t next_ms;	/* the scheduler is the one caller */
+	static int64_t next_ms, prune_ms;	/* the scheduler is the one caller */
 	int minutes;
 	int64_t due;
 	int rc;
 
+	if (now_ms >= prune_ms) {
+		/* expired links, daily; a day's grace so that "expired" is
+		 * still what a late click is told */
+		prune_ms = now_ms + DAY_MS;
+		if (store_link_token_prune(st, now_ms - DAY_MS) < 0)
+			log_err("digest: cannot remove expired links: %s", store_errmsg(st));
+	}
 	if (!cfg->quarantine_digest || now_ms < next_ms)
 		return 0;
 	if ((minutes = queue_digest_minutes(cfg->quarantine_digest_time)) < 0) {

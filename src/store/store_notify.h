@@ -35,4 +35,11 @@ int store_digest_claim(struct store *st, const char *rcpt, int64_t due_ms,
 /* When rcpt's last digest was sent: 0 found (*sent_ms), 1 none, -1. */
 int store_digest_last(struct store *st, const char *rcpt, int64_t *sent_ms);
 
+/*
+ * Remove link tokens (hold and digest links alike) that expired before
+ * before_ms: once expired they can do nothing, and a digest makes two a
+ * message a day.  The number removed, or -1.
+ */
+int64_t store_link_token_prune(struct store *st, int64_t before_ms);
+
 #endif

@@ -106,3 +106,25 @@ store_digest_last(struct store *st, const char *rcpt, int64_t *sent_ms)
 	rc = digest_get(st, rcpt, sent_ms, &cutoff);
 	return store_tx_leave(st, own, rc);
 }
+
+static const char sql_token_prune[] =
+    "DELETE FROM hold_tokens WHERE expires_ms < ?1";
+
+int64_t
+store_link_token_prune(struct store *st, int64_t before_ms)
+{
+	sqlite3_stmt *s;
+	enum tx_kind own;
+	int rc;
+
+	if (store_tx_enter(st, 1, &own) < 0)
+		return -1;
+	if ((s = store_xstmt(st, sql_token_prune)) == NULL)
+		return store_tx_leave(st, own, -1);
+	sqlite3_bind_int64(s, 1, before_ms);
+	rc = store_stmt_run(st, s, "token prune");
+	if (rc == 0)
+		return store_tx_leave(st, own, 0) < 0 ? -1 :
+		    (int64_t)sqlite3_changes(store_db(st));
+	return store_tx_leave(st, own, -1);
+}

@@ -548,6 +548,10 @@ test_digest_links(void **state)
 	assert_int_equal(state_of(fx, b), MSG_QUARANTINED);
 	/* garbage */
 	assert_int_equal(outbound_link_act(fx->st, "short", ACTION_QRELEASE, NULL, NULL), 1);
+	/* expired tokens go; live ones stay */
+	assert_int_equal(store_link_token_prune(fx->st, now), 1);
+	assert_int_equal(store_link_token_prune(fx->st, now), 0);
+	assert_int_equal(outbound_link_act(fx->st, hold, "release", NULL, NULL), 1);
 }
 
 static void
