@@ -253,6 +253,9 @@ account_alert_mailer_stop(void)
 		pthread_mutex_unlock(&mailer.mu);
 		return;
 	}
+	if (mailer.count > 0)
+		log_warn("alert: %zu alert mails not sent at shutdown (the alerts are stored)",
+		    mailer.count);
 	mailer.stop = 1;
 	mailer.running = 0;
 	pthread_cond_signal(&mailer.cv);

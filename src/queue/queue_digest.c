@@ -127,6 +127,9 @@ collect_cb(const struct envelope *env, const struct queue_info *qi, void *arg)
 {
 	struct collect *c = arg;
 
+	/* outbound mail held back is the sender's business, not the recipient's */
+	if (env->listener != NULL && strcmp(env->listener, "outbound") == 0)
+		return 0;
 	for (size_t i = 0; i < env->nrcpt; i++) {
 		const char *addr = env->rcpt[i].addr;
 		struct item *it;
@@ -344,32 +347,38 @@ queue_digest_link_action(const char *action)
 	    strcmp(action, ACTION_NOTSPAM) == 0);
 }
 
-/* "Not spam": learn the message as ham while it is still quarantined. */
-static void
+/* "Not spam": learn the message as ham while it is still quarantined.
+ * QADMIN_NOT_FOUND or QADMIN_WRONG_STATE when it is not (then there is
+ * nothing to release either); a failure to learn is logged and the
+ * release goes on. */
+static enum qadmin_rc
 learn_ham(struct store *st, const char *id)
 {
 	const struct config *cfg = atomic_load(&link_cfg);
 	enum learn_outcome o;
+	enum qadmin_rc rc;
 	struct spool *sp;
 	char *dir, err[256];
 
 	if (cfg == NULL) {
 		log_warn("digest: id=%s not learned as ham: no config in this process", id);
-		return;
+		return QADMIN_OK;
 	}
 	dir = config_state_path(cfg, "spool");
 	sp = spool_open(dir);
 	free(dir);
 	if (sp == NULL) {
 		log_err("digest: id=%s not learned: cannot open the spool", id);
-		return;
+		return QADMIN_OK;
 	}
-	if (quarantine_learn(st, sp, id, 0, (unsigned)cfg->bayes_table_bits, "user", &o, err,
-	    sizeof(err)) != QADMIN_OK)
-		log_err("digest: id=%s not learned: %s", id, err);
-	else
-		log_info("digest: id=%s %s as ham", id, learn_outcome_name(o));
+	rc = quarantine_learn(st, sp, id, 0, (unsigned)cfg->bayes_table_bits, "user", &o, err,
+	    sizeof(err));
 	spool_close(sp);
+	if (rc == QADMIN_OK)
+		log_info("digest: id=%s %s as ham", id, learn_outcome_name(o));
+	else if (rc == QADMIN_ERROR)
+		log_err("digest: id=%s not learned: %s", id, err);
+	return rc == QADMIN_ERROR ? QADMIN_OK : rc;
 }
 
 int
@@ -385,9 +394,11 @@ queue_digest_link_act(struct store *st, const unsigned char hash[STORE_TOKEN_HAS
 		free(owner);
 		return rc;
 	}
-	if (strcmp(action, ACTION_NOTSPAM) == 0)
-		learn_ham(st, id);
-	q = quarantine_release(st, id, err, sizeof(err));
+	q = strcmp(action, ACTION_NOTSPAM) == 0 ? learn_ham(st, id) : QADMIN_OK;
+	if (q == QADMIN_OK)
+		q = quarantine_release(st, id, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "%s is no longer quarantined", id);
 	if (q == QADMIN_OK)
 		log_info("quarantine id=%s released by=%s via=%s-link", id,
 		    actor ? actor : owner ? owner : "-", action);

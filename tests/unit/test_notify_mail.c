@@ -381,8 +381,19 @@ test_mailer_thread(void **state)
 
 /* A quarantined inbound message to rcpt, received at received_ms. */
 static void
+quarantined_on(struct fixture *fx, const char *listener, char id[QUEUE_ID_SIZE],
+    const char *from, const char *rcpt, const char *subject, int64_t received_ms);
+
+static void
 quarantined(struct fixture *fx, char id[QUEUE_ID_SIZE], const char *from, const char *rcpt,
     const char *subject, int64_t received_ms)
+{
+	quarantined_on(fx, "inbound", id, from, rcpt, subject, received_ms);
+}
+
+static void
+quarantined_on(struct fixture *fx, const char *listener, char id[QUEUE_ID_SIZE],
+    const char *from, const char *rcpt, const char *subject, int64_t received_ms)
 {
 	static const char body[] = "From: <x@example.net>\r\nSubject: s\r\n\r\n"
 	    "cheap pills cheap pills buy now\r\n";
@@ -392,7 +403,7 @@ quarantined(struct fixture *fx, char id[QUEUE_ID_SIZE], const char *from, const 
 
 	spool_new_id(env->id);
 	util_strlcpy(id, env->id, QUEUE_ID_SIZE);
-	env->listener = xstrdup("inbound");
+	env->listener = xstrdup(listener);
 	env->mail_from = xstrdup(from);
 	env->received_ms = received_ms;
 	envelope_add_rcpt(env, rcpt, NULL, 0);
@@ -464,6 +475,8 @@ test_digest(void **state)
 	    now - 2000);
 	quarantined(fx, c, "spam@example.net", "hanako@sekisho.test", "Hello", now - 1000);
 	quarantined(fx, d, "spam@example.net", "someone@example.com", "Not ours", now - 1000);
+	quarantined_on(fx, "outbound", d, "jiro@sekisho.test", "taro@sekisho.test",
+	    "Held outbound", now - 1000);
 	assert_int_equal(queue_digest_run(fx->st, fx->cfg, now, 1, NULL, capture_inject,
 	    NULL), 2);
 	assert_int_equal(cap.n, 2);
@@ -478,6 +491,7 @@ test_digest(void **state)
 	assert_non_null(strstr(p.text, "phish@example.org"));
 	assert_non_null(strstr(p.text, "12.5"));
 	assert_null(strstr(p.text, "Not ours"));
+	assert_null(strstr(p.text, "Held outbound"));	/* not the recipient's to release */
 	url = url_after(p.text, "Verify your account");
 	assert_non_null(strstr(url, "https://gw.sekisho.test:8025/link/"));
 	assert_non_null(strstr(url, "?action=qrelease"));
@@ -540,6 +554,11 @@ test_digest_links(void **state)
 	assert_int_equal(store_learned_count(fx->st, LEARN_MODEL, 0), 1);
 	/* the other link of the same message: spent, but nothing to release */
 	assert_int_equal(outbound_link_act(fx->st, tok2, ACTION_QRELEASE, NULL, NULL), 1);
+	/* not spam for a message no longer quarantined: nothing learned */
+	assert_int_equal(outbound_token_new(fx->st, a, ACTION_NOTSPAM, "taro@sekisho.test",
+	    now + 60000, tok2), 0);
+	assert_int_equal(outbound_link_act(fx->st, tok2, ACTION_NOTSPAM, NULL, NULL), 1);
+	assert_int_equal(store_learned_count(fx->st, LEARN_MODEL, 0), 1);
 	/* expired */
 	assert_int_equal(outbound_link_act(fx->st, tok3, ACTION_QRELEASE, NULL, NULL), 1);
 	/* a hold link is no quarantine link (and there is no hold) */
