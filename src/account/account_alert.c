@@ -126,8 +126,13 @@ account_alert_mail(struct store *st, const struct config *cfg,
 
 	for (char **p = cfg->alert_admins; p && *p; p++)
 		buf_printf(&admins, "%s%s", admins.len ? " " : "", *p);
-	if (a->login[0])
+	if (a->login[0]) {
 		user = incident_user_address(cfg, a->login);
+		if (strchr(user, '@') == NULL) {	/* no local_domains: no address */
+			free(user);
+			user = NULL;
+		}
+	}
 	if (admins.len == 0 && user == NULL)
 		goto out;
 	rc = store_alert_mail_claim(st, a->kind, who, util_now_ms(),

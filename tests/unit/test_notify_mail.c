@@ -311,6 +311,11 @@ test_alert_ip_only(void **state)
 	a = mk_alert("credential_stuffing", "", "192.0.2.1");
 	assert_int_equal(account_alert_mail(fx->st, fx->cfg, &a, capture_inject, NULL), 0);
 	assert_int_equal(cap.n, 1);
+	/* a login without a domain and no local_domains: no address to mail */
+	set(fx->cfg, "local_domains", "");
+	a = mk_alert("brute_force", "shiro", "192.0.2.1");
+	assert_int_equal(account_alert_mail(fx->st, fx->cfg, &a, capture_inject, NULL), 0);
+	assert_int_equal(cap.n, 1);
 }
 
 static void
@@ -343,6 +348,23 @@ test_throttle(void **state)
 	assert_int_equal(store_alert_mail_claim(st2, "lock", "jiro", 1059999, 60000), 0);
 	assert_int_equal(store_alert_mail_claim(st2, "lock", "jiro", 1060000, 60000), 1);
 	assert_int_equal(store_alert_mail_claim(fx->st, "lock", "jiro", 1060001, 60000), 0);
+
+	/* the digest claim, from two nodes: one wins per due time */
+	{
+		int64_t since = -1, sent = 0;
+		assert_int_equal(store_digest_last(st2, "taro@sekisho.test", &sent), 1);
+		assert_int_equal(store_digest_claim(fx->st, "taro@sekisho.test", 5000, 6000,
+		    &since), 1);
+		assert_int_equal(since, 0);
+		assert_int_equal(store_digest_claim(st2, "taro@sekisho.test", 5000, 6001, &since),
+		    0);
+		assert_int_equal(store_digest_last(st2, "taro@sekisho.test", &sent), 0);
+		assert_int_equal(sent, 6000);
+		/* the next day's: since is where the last one ended */
+		assert_int_equal(store_digest_claim(st2, "taro@sekisho.test", 9000, 9500, &since),
+		    1);
+		assert_int_equal(since, 6000);
+	}
 	store_close(st2);
 }
 
