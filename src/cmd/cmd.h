@@ -10,6 +10,8 @@
 
 int cmd_scan(const struct config *cfg, int argc, char **argv);
 int cmd_quarantine(const struct config *cfg, int argc, char **argv);
+/* sekisho quarantine digest (cmd_digest.c) */
+int cmd_quarantine_digest(const struct config *cfg, int argc, char **argv);
 int cmd_symbols(const struct config *cfg, int argc, char **argv);
 int cmd_learn(const struct config *cfg, int argc, char **argv);
 int cmd_password(const struct config *cfg, int argc, char **argv);

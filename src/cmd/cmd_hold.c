@@ -16,6 +16,7 @@
 #include "cmd/cmd.h"
 #include "cmd/common.h"
 #include "outbound/outbound.h"
+#include "queue/queue_digest.h"
 #include "queue/queue_spool.h"
 #include "store/store.h"
 #include "store/store_outbound.h"
@@ -194,6 +195,7 @@ cmd_hold(const struct config *cfg, int argc, char **argv)
 		fputs(use, stderr);
 		return 2;
 	}
+	queue_digest_setup(cfg);	/* a digest's "not spam" link learns */
 	if (cmd_open_state(cfg, &st, &sp) < 0)
 		return 1;
 	if (strcmp(sub, "list") == 0) {

@@ -5,6 +5,7 @@
  *   sekisho incident list [--all] [--json]
  *   sekisho incident show ID [--json]
  *   sekisho incident step ID N done|undone [--note TEXT] [--actor NAME]
+ *   sekisho incident step ID 3 --preview | --dry-run | --send [--again] [--json]
  *   sekisho incident close ID [--actor NAME]
  *
  * The work is in account/incident.c, which answers in JSON; --json prints
@@ -17,6 +18,8 @@
  * Exit code: 0, 1 failure (no such incident, store error), 2 usage.
  */
 #include "account/incident.h"
+#include "account/incident_warn.h"
+#include "notify/notify_send.h"
 #include "cmd/cmd.h"
 #include "cmd/common.h"
 #include "queue/queue_spool.h"
@@ -33,6 +36,7 @@ static const char usage[] =
     "       sekisho incident list [--all] [--json]\n"
     "       sekisho incident show ID [--json]\n"
     "       sekisho incident step ID N done|undone [--note TEXT] [--actor NAME]\n"
+    "       sekisho incident step ID 3 --preview | --dry-run | --send [--again] [--json]\n"
     "       sekisho incident close ID [--actor NAME]\n";
 
 static const char *
@@ -231,13 +235,58 @@ parse_id(const char *s, int64_t *id)
 	return 0;
 }
 
+/*
+ * Step 3's warning (incident_warn.h).  The CLI has no queue: --send puts
+ * the mails into the spool and the store as due messages
+ * (notify_spool_inject), and a running sekishod delivers them within
+ * queue_scan_interval.
+ */
+static int
+warn_contacts(struct incident_env *ie, int64_t id, enum incident_warn_mode mode, int again,
+    int json, char *err, size_t errlen)
+{
+	struct notify_spool_sink sink = { ie->st, ie->spool };
+	json_t *o, *v;
+	size_t i;
+
+	if (mode == INCIDENT_WARN_SEND && ie->spool == NULL) {
+		snprintf(err, errlen, "cannot open the spool");
+		return 1;
+	}
+	o = incident_warn(ie, id, mode, again, notify_spool_inject, &sink, err, errlen);
+	if (o == NULL)
+		return 1;
+	if (json) {
+		print_json(o);
+	} else {
+		printf("incident %lld, %s: %zu external contacts / 社外の連絡先 %zu 件\n",
+		    (long long)id, str(o, "login"), json_array_size(json_object_get(o, "recipients")),
+		    json_array_size(json_object_get(o, "recipients")));
+		json_array_foreach(json_object_get(o, "recipients"), i, v)
+			printf("  %-40s %s\n", str(v, "address"), str(v, "lang"));
+		if (mode == INCIDENT_WARN_PREVIEW) {
+			const char *k;
+			json_object_foreach(json_object_get(o, "text"), k, v)
+				printf("\n--- %s ---\n%s\n", k, json_string_value(v));
+		} else if (mode == INCIDENT_WARN_SEND) {
+			printf("queued for %lld contacts; a running sekishod delivers them / "
+			    "送信キューに入れました\n",
+			    (long long)json_integer_value(json_object_get(o, "queued")));
+		} else {
+			printf("dry run: nothing sent / 試行のみ(送信していません)\n");
+		}
+	}
+	json_decref(o);
+	return 0;
+}
+
 int
 cmd_incident(const struct config *cfg, int argc, char **argv)
 {
 	struct incident_env ie = { .cfg = cfg };
 	const char *pos[4] = { NULL }, *note = NULL, *sub;
 	char err[512], *dir = NULL;
-	int json = 0, all = 0, npos = 0, rc = 1;
+	int json = 0, all = 0, npos = 0, rc = 1, warn = -1, again = 0;
 	int64_t id = 0;
 	json_t *o = NULL;
 
@@ -257,6 +306,14 @@ cmd_incident(const struct config *cfg, int argc, char **argv)
 			note = argv[++i];
 		else if (strcmp(argv[i], "--actor") == 0 && val)
 			ie.actor = argv[++i];
+		else if (strcmp(argv[i], "--preview") == 0)
+			warn = INCIDENT_WARN_PREVIEW;
+		else if (strcmp(argv[i], "--dry-run") == 0)
+			warn = INCIDENT_WARN_DRY_RUN;
+		else if (strcmp(argv[i], "--send") == 0)
+			warn = INCIDENT_WARN_SEND;
+		else if (strcmp(argv[i], "--again") == 0)
+			again = 1;
 		else if (strcmp(argv[i], "--notice-dir") == 0 && val)
 			ie.notice_dir = argv[++i];
 		else if (argv[i][0] == '-' || npos == 4)
@@ -305,6 +362,10 @@ cmd_incident(const struct config *cfg, int argc, char **argv)
 				print_show(o);
 			rc = 0;
 		}
+	} else if (strcmp(sub, "step") == 0 && npos == 2 && warn >= 0 &&
+	    parse_id(pos[0], &id) == 0 && strcmp(pos[1], "3") == 0) {
+		rc = warn_contacts(&ie, id, (enum incident_warn_mode)warn, again, json, err,
+		    sizeof(err));
 	} else if (strcmp(sub, "step") == 0 && npos == 3 && parse_id(pos[0], &id) == 0 &&
 	    (strcmp(pos[2], "done") == 0 || strcmp(pos[2], "undone") == 0)) {
 		int step = atoi(pos[1]);

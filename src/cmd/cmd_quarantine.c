@@ -1,6 +1,6 @@
 /*
  * cmd_quarantine.c - sekisho quarantine list | show ID | release ID | delete ID
- *                    | learn ID spam|ham
+ *                    | learn ID spam|ham | digest [--now] [--to ADDR]
  *
  * Quarantined messages are messages in state QUARANTINED with their bytes
  * in the spool and their analysis (JSON) in the store.  release moves one
@@ -144,8 +144,11 @@ cmd_quarantine(const struct config *cfg, int argc, char **argv)
 	int rc = 1, n = 0;
 
 	memset(&qi, 0, sizeof(qi));
+	if (strcmp(sub, "digest") == 0)
+		return cmd_quarantine_digest(cfg, argc, argv);
 	if (strcmp(sub, "list") != 0 && id == NULL) {
-		fprintf(stderr, "usage: sekisho quarantine list | show ID | release ID | delete ID | learn ID spam|ham\n");
+		fprintf(stderr, "usage: sekisho quarantine list | show ID | release ID | delete ID | learn ID spam|ham\n"
+		    "       sekisho quarantine digest [--now] [--to ADDR]\n");
 		return 2;
 	}
 	if (cmd_open_state(cfg, &st, &sp) < 0)
@@ -198,7 +201,8 @@ cmd_quarantine(const struct config *cfg, int argc, char **argv)
 		printf("%s: %s as %s\n", id, learn_outcome_name(o), argv[2]);
 		rc = 0;
 	} else {
-		fprintf(stderr, "usage: sekisho quarantine list | show ID | release ID | delete ID | learn ID spam|ham\n");
+		fprintf(stderr, "usage: sekisho quarantine list | show ID | release ID | delete ID | learn ID spam|ham\n"
+		    "       sekisho quarantine digest [--now] [--to ADDR]\n");
 		rc = 2;
 	}
 out:

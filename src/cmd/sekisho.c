@@ -37,6 +37,7 @@ static const char usage[] =
     "  queue delete ID       remove a message (no bounce)\n"
     "  scan [OPTIONS] FILE|DIR|-   run the analysis offline (see docs/scan.md)\n"
     "  quarantine list | show ID | release ID | delete ID | learn ID spam|ham\n"
+    "  quarantine digest [--now] [--to ADDR]\n"
     "  hold list | show ID | cancel ID | release ID   held outbound mail\n"
     "  hold link URL         do what a signed link from a notice does\n"
     "  approval list | approve ID | reject ID [--comment TEXT]\n"

@@ -10,11 +10,13 @@
  * the store and the spool and continues at the next start.  A lock on
  * STATE_DIR/sekishod.lock keeps two daemons off the same state.
  */
+#include "account/account_alert.h"
 #include "account/account_service.h"
 #include "cmd/common.h"
 #include "http/http_server.h"
 #include "outbound/outbound.h"
 #include "queue/queue.h"
+#include "queue/queue_digest.h"
 #include "smtp/smtp_server.h"
 #include "util/log.h"
 #include "util/tpool.h"
@@ -85,6 +87,13 @@ lock_state(const struct config *cfg)
 	return fd;
 }
 
+/* Alert mails into the queue (account_alert.h). */
+static int
+inject_mail(void *arg, struct envelope *env, const char *msg, size_t len)
+{
+	return queue_inject(arg, env, msg, len, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -136,6 +145,10 @@ main(int argc, char **argv)
 	q = queue_start(cfg, mq, err, sizeof(err));
 	if (q == NULL)
 		fatal("sekishod: %s", err);
+	/* alert mails and the digest's "not spam" links (src/account, src/queue) */
+	if (account_alert_mailer_start(cfg, inject_mail, q, err, sizeof(err)) < 0)
+		fatal("sekishod: %s", err);
+	queue_digest_setup(cfg);
 	srv = smtp_server_new(cfg, base, q, err, sizeof(err));
 	if (srv == NULL)
 		fatal("sekishod: %s", err);
@@ -153,9 +166,11 @@ main(int argc, char **argv)
 
 	http_server_stop(console);	/* before the guard it uses goes */
 	account_service_stop(acct);
+	account_alert_mailer_stop();
 	smtp_server_close_listeners(srv);
 	smtp_server_free(srv);
 	queue_stop(q);
+	queue_digest_setup(NULL);
 	outbound_directory_hook(NULL);
 	outbound_rules_free(dir_rules);
 	event_free(mq_ev);

@@ -21,6 +21,7 @@
 #include "http/http_form.h"
 #include "http/http_int.h"
 #include "outbound/outbound.h"
+#include "queue/queue_digest.h"
 #include "store/store.h"
 #include "store/store_api.h"
 #include "util/log.h"
@@ -55,6 +56,13 @@ static const struct link_action actions[] = {
 	{ "reject", "却下する", "Reject",
 	  "却下しました。メールは送信されず、送信者に通知されます。",
 	  "Rejected. The message will not be sent and the sender is told.", 1 },
+	/* the quarantine digest's links (queue_digest.h) */
+	{ "qrelease", "隔離を解除して受け取る", "Release to my mailbox",
+	  "隔離を解除しました。メールは受信箱に配送されます。",
+	  "Released. The message is on its way to your mailbox.", 0 },
+	{ "notspam", "迷惑メールではない(解除して学習)", "Not spam: release and learn",
+	  "隔離を解除し、迷惑メールではないと学習しました。",
+	  "Released, and learned as not spam.", 0 },
 };
 
 static const struct link_action *
@@ -148,11 +156,73 @@ describe(struct buf *b, const struct hold_view *v)
 	json_decref(rcpts);
 }
 
+/* What the link will do (before the message's description). */
 static void
-token_hash(const char *token, unsigned char hash[STORE_TOKEN_HASH])
+form_intro(struct buf *b, const struct link_action *a)
 {
-	crypto_generichash(hash, STORE_TOKEN_HASH, (const unsigned char *)token,
-	    strlen(token), NULL, 0);
+	buf_str(b, "<p>このリンクは次のメールに対して「");
+	http_html_escape(b, a->ja);
+	buf_str(b, "」を行います。まだ何も実行していません。下のボタンで実行します。</p>\n"
+	    "<p lang=\"en\">This link will apply \"");
+	http_html_escape(b, a->en);
+	buf_str(b, "\" to the message below. Nothing has been done yet: use the button.</p>\n");
+}
+
+/* The button that does it (a POST: fetching the page never acts). */
+static int
+form_end(struct buf *b, const char *token, const struct link_action *a, char **html)
+{
+	buf_str(b, "<form method=\"post\" action=\"/link/");
+	http_html_escape(b, token);
+	buf_str(b, "\">\n<input type=\"hidden\" name=\"action\" value=\"");
+	http_html_escape(b, a->name);
+	buf_str(b, "\">\n");
+	if (a->comment)
+		buf_str(b, "<p><label for=\"comment\">コメント(任意、送信者に伝えます) / "
+		    "Comment (optional, told to the sender)</label><br>\n"
+		    "<textarea id=\"comment\" name=\"comment\" rows=\"4\" cols=\"60\" "
+		    "maxlength=\"1000\"></textarea></p>\n");
+	buf_str(b, "<p><button type=\"submit\">");
+	http_html_escape(b, a->ja);
+	buf_str(b, " / ");
+	http_html_escape(b, a->en);
+	buf_str(b, "</button></p>\n</form>\n");
+	*html = page_end(b);
+	return 200;
+}
+
+/* A digest link's message: still in quarantine?  Then its description. */
+static int
+describe_quarantined(struct http_req *r, const char *id, struct buf *b, char **html)
+{
+	struct envelope *env = NULL;
+	struct queue_info qi = { 0 };
+	int rc;
+
+	if ((rc = store_msg_get(r->st, id, &env, &qi)) < 0)
+		return -1;
+	if (rc == 1 || qi.state != MSG_QUARANTINED) {
+		envelope_free(env);
+		queue_info_clear(&qi);
+		*html = message_page("処理済みです", "Already decided",
+		    "このメールはすでに隔離から出されたか、削除されています。",
+		    "This message has left the quarantine already (released or deleted).");
+		return 409;
+	}
+	buf_str(b, "<dl>\n<dt>件名 / Subject</dt><dd>");
+	http_html_escape(b, qi.subject ? qi.subject : "");
+	buf_str(b, "</dd>\n<dt>差出人 / From</dt><dd>");
+	http_html_escape(b, env->mail_from);
+	buf_str(b, "</dd>\n<dt>宛先 / To</dt><dd><ul>\n");
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		buf_str(b, "<li>");
+		http_html_escape(b, env->rcpt[i].addr);
+		buf_str(b, "</li>\n");
+	}
+	buf_str(b, "</ul></dd>\n</dl>\n");
+	envelope_free(env);
+	queue_info_clear(&qi);
+	return 0;
 }
 
 static int
@@ -164,11 +234,20 @@ show(struct http_req *r, const char *token, const struct link_action *a, char **
 	struct buf b = { 0 };
 	int rc;
 
-	token_hash(token, hash);
+	outbound_token_hash(token, hash);
 	if ((rc = store_token_peek(r->st, hash, a->name, util_now_ms(), id, NULL)) < 0)
 		return -1;
 	if (rc == 1)
 		return fail_page(r, html);
+	if (queue_digest_link_action(a->name)) {
+		page_start(&b, a->ja, a->en);
+		form_intro(&b, a);
+		if ((rc = describe_quarantined(r, id, &b, html)) != 0) {
+			buf_free(&b);
+			return rc;
+		}
+		return form_end(&b, token, a, html);
+	}
 	if ((rc = store_hold_view_get(r->st, id, &v)) < 0)
 		return -1;
 	if (rc == 1 || strcmp(v.h.status, "held") != 0) {
@@ -180,31 +259,10 @@ show(struct http_req *r, const char *token, const struct link_action *a, char **
 		return 409;
 	}
 	page_start(&b, a->ja, a->en);
-	buf_str(&b, "<p>このリンクは次のメールに対して「");
-	http_html_escape(&b, a->ja);
-	buf_str(&b, "」を行います。まだ何も実行していません。下のボタンで実行します。</p>\n"
-	    "<p lang=\"en\">This link will apply \"");
-	http_html_escape(&b, a->en);
-	buf_str(&b, "\" to the message below. Nothing has been done yet: use the button.</p>\n");
+	form_intro(&b, a);
 	describe(&b, &v);
-	buf_str(&b, "<form method=\"post\" action=\"/link/");
-	http_html_escape(&b, token);
-	buf_str(&b, "\">\n<input type=\"hidden\" name=\"action\" value=\"");
-	http_html_escape(&b, a->name);
-	buf_str(&b, "\">\n");
-	if (a->comment)
-		buf_str(&b, "<p><label for=\"comment\">コメント(任意、送信者に伝えます) / "
-		    "Comment (optional, told to the sender)</label><br>\n"
-		    "<textarea id=\"comment\" name=\"comment\" rows=\"4\" cols=\"60\" "
-		    "maxlength=\"1000\"></textarea></p>\n");
-	buf_str(&b, "<p><button type=\"submit\">");
-	http_html_escape(&b, a->ja);
-	buf_str(&b, " / ");
-	http_html_escape(&b, a->en);
-	buf_str(&b, "</button></p>\n</form>\n");
 	hold_view_clear(&v);
-	*html = page_end(&b);
-	return 200;
+	return form_end(&b, token, a, html);
 }
 
 static int
@@ -228,7 +286,7 @@ act(struct http_req *r, const char *token, char **html)
 		    "コメントが長すぎるか、正しくありません。", "The comment is too long or malformed.");
 		return 400;
 	}
-	token_hash(token, hash);
+	outbound_token_hash(token, hash);
 	/* who the link was for, for the audit log (the act spends the token) */
 	if ((rc = store_token_peek(r->st, hash, a->name, util_now_ms(), id, &owner)) < 0)
 		return -1;

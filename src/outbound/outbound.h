@@ -122,8 +122,9 @@ int outbound_act(struct store *st, const char *id, const char *action,
 
 /*
  * The one call for the HTTP handlers of the signed links: spend token for
- * action and decide the message.  actor NULL: the address the link was
- * sent to.  0 done, 1 the link is unknown, used, expired, for another
+ * action and decide the message (or, for the quarantine digest's actions
+ * "qrelease" and "notspam", release the quarantined message: see
+ * queue_digest.h).  actor NULL: the address the link was sent to.  0 done, 1 the link is unknown, used, expired, for another
  * action or its message is no longer held, -1 error.
  */
 int outbound_link_act(struct store *st, const char *token, const char *action,

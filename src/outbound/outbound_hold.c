@@ -19,6 +19,7 @@
  * Tokens never reach a log.
  */
 #include "outbound/outbound.h"
+#include "queue/queue_digest.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -204,6 +205,9 @@ outbound_link_act(struct store *st, const char *token, const char *action,
 	if (token == NULL || strlen(token) != OUTBOUND_TOKEN_LEN)
 		return 1;
 	outbound_token_hash(token, hash);
+	/* the quarantine digest's links (queue_digest.h) */
+	if (queue_digest_link_action(action))
+		return queue_digest_link_act(st, hash, action, actor);
 	if (store_begin(st) < 0)
 		return -1;
 	rc = store_token_use(st, hash, action, util_now_ms(), id, &owner);

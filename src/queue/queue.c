@@ -19,6 +19,7 @@
  * picks an in-flight message, so no message is delivered twice at once.
  */
 #include "queue/queue.h"
+#include "queue/queue_digest.h"
 #include "queue/queue_dsn.h"
 #include "queue/queue_maildir.h"
 #include "queue/queue_state.h"
@@ -1013,6 +1014,7 @@ scheduler_main(void *arg)
 		/* holds first: a hold released now is delivered in this round */
 		outbound_tick(st, q->cfg, q->spool, util_now_ms(), inject_notice, q);
 		attach_link_tick(st, q->cfg, util_now_ms(), inject_notice, q);
+		queue_digest_tick(st, q->cfg, util_now_ms(), inject_notice, q);
 		n = store_msg_due(st, util_now_ms(), ids, DUE_BATCH);
 		for (int i = 0; i < n; i++)
 			if (inflight_add(&q->inflight, ids[i]))

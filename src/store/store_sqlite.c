@@ -366,6 +366,17 @@ static const char *const migrations[] = {
 	"  ip TEXT, agent TEXT,"
 	"  result TEXT NOT NULL);"
 	"CREATE INDEX attach_downloads_set ON attach_downloads(set_id, seq);",
+	/* 13: notification mails: the alert mail throttle and each recipient's
+	 * last quarantine digest (store_sqlite_notify.c). */
+	"CREATE TABLE alert_mails ("
+	"  kind TEXT NOT NULL,"
+	"  who TEXT NOT NULL,"
+	"  last_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, who)) WITHOUT ROWID;"
+	"CREATE TABLE quarantine_digests ("
+	"  rcpt TEXT PRIMARY KEY NOT NULL,"
+	"  sent_ms INTEGER NOT NULL,"
+	"  cutoff_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 

@@ -190,6 +190,11 @@ struct config {
 	char *notify_language;		/* ja or en, when the directory says nothing */
 	char *notify_charset;		/* iso-2022-jp or utf-8 for Japanese notices */
 	char *notify_from;		/* From: of notification mails (empty: postmaster@myhostname) */
+	char **alert_admins;		/* addresses told of every account alert */
+	int64_t alert_mail_interval;	/* seconds between mails per (kind, login) */
+	int64_t quarantine_digest;	/* bool: daily digest to each local recipient */
+	char *quarantine_digest_time;	/* "HH:MM" local time */
+	int64_t quarantine_link_expiry;	/* seconds a digest link works */
 	/* console and REST API (src/http) */
 	char *console_listen;		/* address:port of the console (empty: off) */
 	int64_t console_tls;		/* bool: HTTPS with tls_cert_file/tls_key_file */
