@@ -779,7 +779,8 @@ suspend(struct takeover *k, const struct config *cfg, const char *login, const c
 		rc = open < 0 ? -1 : 0;
 		if (open == 0)
 			id = inc.id;
-		else if (open == 1 && store_incident_open(k->st, login, "sekisho", &id) < 0)
+		else if (open == 1 &&	/* as INCIDENT_AUTO_ACTOR of account/incident.h */
+		    store_incident_open(k->st, login, "sekisho", &id) < 0)
 			rc = -1;
 		if (rc == 0 && store_incident_event_add(k->st, id, 0, "sekisho", "suspended",
 		    why) < 0)

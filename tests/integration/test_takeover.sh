@@ -10,6 +10,8 @@
 #    suspended for sending, the burst is held (kind admin) from then on,
 #    one alert, exactly one incident
 #  - even an ordinary message of taro waits now; hanako's goes out
+#  - `sekisho incident open` takes up the incident sekisho opened (its
+#    steps run on it: taro is locked)
 #  - `sekisho hold release` sends a held one; `sekisho account resume`
 #    lets taro's ordinary mail out again
 . "$(dirname "$0")/lib.sh"
@@ -126,6 +128,13 @@ wait_for 15 is_delivered ord4 tanaka@client.example || fail "hanako's mail did n
 ok "hanako's mail goes out"
 n=$(sekisho incident list --all | grep -c 'taro@sekisho.test')
 check "still one incident ($n)" test "$n" -eq 1
+
+# the admin takes up the incident sekisho opened: the steps run on it
+sekisho incident open taro@sekisho.test --notice-dir - >"$T/incident.out" 2>&1 ||
+	fail "sekisho incident open on the automatic incident failed: $(cat "$T/incident.out")"
+n=$(sekisho incident list --all | grep -c 'taro@sekisho.test')
+check "the admin's incident open continues the same incident ($n)" test "$n" -eq 1
+check "its step 2 locked taro" sh -c "\"$SEKISHO\" -o state_dir=\"$T/state\" account list-locks | grep -q '^taro@sekisho.test '"
 
 q=$(qid ord3)
 sekisho hold release "$q" >/dev/null || fail "sekisho hold release $q failed"
