@@ -323,6 +323,48 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * Where the quoted original of a reply starts (its signature is someone
+ * else's): a line "-----Original Message-----" or its Japanese form, a
+ * header line "From:" / "差出人:" / "送信者:", or "... wrote:" /
+ * "...書きました:"; the end of text when there is none.
+ */
+static const char *
+own_text_end(const char *text)
+{
+	static const char *const starts[] = { "-----Original Message-----",
+	    "----- Original Message -----", "-----\xe5\x85\x83\xe3\x81\xae" /* -----元の */,
+	    "From: ", "\xe5\xb7\xae\xe5\x87\xba\xe4\xba\xba:" /* 差出人: */,
+	    "\xe5\xb7\xae\xe5\x87\xba\xe4\xba\xba\xef\xbc\x9a" /* 差出人： */,
+	    "\xe9\x80\x81\xe4\xbf\xa1\xe8\x80\x85:" /* 送信者: */ };
+	static const char *const ends[] = { "wrote:",
+	    "\xe6\x9b\xb8\xe3\x81\x8d\xe3\x81\xbe\xe3\x81\x97\xe3\x81\x9f:" /* 書きました: */,
+	    "\xe6\x9b\xb8\xe3\x81\x8d\xe3\x81\xbe\xe3\x81\x97\xe3\x81\x9f\xef\xbc\x9a" };
+	const char *line = text;
+
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+
+		while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+			len--;
+		if (line != text) {
+			for (size_t i = 0; i < UTIL_ARRAY_LEN(starts); i++)
+				if (util_strncasecmp(line, starts[i], strlen(starts[i])) == 0)
+					return line;
+			for (size_t i = 0; i < UTIL_ARRAY_LEN(ends); i++) {
+				size_t el = strlen(ends[i]);
+				if (len >= el && memcmp(line + len - el, ends[i], el) == 0)
+					return line;
+			}
+		}
+		if (nl == NULL)
+			break;
+		line = nl + 1;
+	}
+	return text + strlen(text);
+}
+
 char *
 takeover_signature_items(const char *text)
 {
@@ -334,8 +376,9 @@ takeover_signature_items(const char *text)
 
 	if (text == NULL)
 		return NULL;
-	/* the last SIG_LINES + 2 non-empty lines, newest first */
-	end = text + strlen(text);
+	/* the last SIG_LINES + 2 non-empty lines of the sender's own text,
+	 * newest first */
+	end = own_text_end(text);
 	while (end > text && nl < UTIL_ARRAY_LEN(lines)) {
 		const char *e = end;
 		while (e > text && (e[-1] == '\n' || e[-1] == '\r'))
@@ -701,7 +744,7 @@ signature_check(struct takeover *k, const struct scan_ctx *ctx, const char *logi
     struct scan_result *r)
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
-	char fp[65], old_fp[65], *items, *old = NULL, added[256] = "";
+	char fp[65], old_fp[65], *items, *old = NULL, added[600] = "";
 	int rc;
 
 	items = takeover_signature_items(ctx->msg->text);
@@ -716,20 +759,15 @@ signature_check(struct takeover *k, const struct scan_ctx *ctx, const char *logi
 	if (rc < 0)
 		store_failed(k, "reading the signature");
 	if (rc == 0 && strcmp(fp, old_fp) != 0) {
-		/* the items the old block did not have */
+		/* the items the old block did not have (both sorted lists of
+		 * whole lines) */
 		char *save = NULL, *copy = xstrdup(items);
 		for (char *it = strtok_r(copy, "\n", &save); it; it = strtok_r(NULL, "\n", &save)) {
-			char pat[300];
-			size_t ol = strlen(old), il = strlen(it);
+			size_t il = strlen(it);
 			const char *q;
 			int has = 0;
-			snprintf(pat, sizeof(pat), "%s", it);
-			for (q = old; (q = strstr(q, pat)) != NULL; q += il)
-				if ((q == old || q[-1] == '\n') && (q[il] == '\0' || q[il] == '\n')) {
-					has = 1;
-					break;
-				}
-			(void)ol;
+			for (q = old; !has && (q = strstr(q, it)) != NULL; q += il)
+				has = (q == old || q[-1] == '\n') && (q[il] == '\0' || q[il] == '\n');
 			if (!has && strlen(added) + il + 2 < sizeof(added)) {
 				if (*added)
 					strcat(added, " ");

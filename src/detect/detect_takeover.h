@@ -31,7 +31,9 @@ double takeover_content_score(const struct scan_result *r);
 /*
  * The signature block of a message text: the lines after the last "-- "
  * line, or those between the last two rule lines (━━━, ＝＝＝, ===, ---),
- * at most 12 lines from the end of the text.  Its items -- URLs, phone
+ * at most 12 lines from the end of the sender's own text (a reply's
+ * quoted original, from "-----Original Message-----", "From:", "差出人:"
+ * or "... wrote:" on, is someone else's).  Its items -- URLs, phone
  * numbers and bank account numbers, normalised (digits only, half-width),
  * sorted, one per line as "url:...", "tel:...", "bank:..." -- into a
  * malloc'ed string; NULL when there is no block or it has no items.

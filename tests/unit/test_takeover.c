@@ -3,7 +3,8 @@
  * (detect/detect_takeover.c, store/store_sqlite_takeover.c).
  *
  *   - signature blocks and their items, table-driven ("-- ", ━━━, ＝＝＝,
- *     full-width digits, bank lines, no block);
+ *     full-width digits, bank lines, no block, the quoted original of a
+ *     reply left out);
  *   - the hourly sender summary: new recipients against user_contacts,
  *     distinct domains, pruning; suspensions; signature fingerprints;
  *   - a replay through the real login guard (account_guard with a test
@@ -69,6 +70,12 @@ test_signature_items(void **state)
 		{ "本文\n＝＝＝＝＝＝＝＝＝＝＝＝＝＝\n山田花子\n携帯 090-1111-2222\n",
 		  "tel:09011112222" },
 		{ "no signature here, call 03-1234-5678\n", NULL },
+		/* a reply: the quoted original's signature is not the sender's */
+		{ "承知しました。\n-- \n山田\nTEL 03-1234-5678\n\n-----Original Message-----\n"
+		  "From: x@partner.example\n本文\n-- \nPartner\nTEL 06-9999-8888\n"
+		  "https://partner.example/\n", "tel:0312345678" },
+		{ "OK.\n\nOn Mon, 23 Nov 2026, Partner wrote:\n> hi\n-- \nPartner\n"
+		  "TEL 06-9999-8888\n", NULL },
 		{ "text\n-- \nTaro\n", NULL },
 		{ "", NULL },
 	};
