@@ -129,14 +129,13 @@ static json_t *
 sieve_part(const struct incident_env *ie, const char *login)
 {
 	struct sieve_user_audit ua;
-	json_t *f = json_array(), *o;
+	json_t *f, *o;
 
 	if (!ie->cfg->sieve_doveadm && ie->cfg->sieve_dir[0] == '\0')
 		return json_pack("{s:s}", "status", "not configured (sieve_dir, sieve_doveadm)");
-	if (sieve_audit_user(ie->cfg, ie->st, login, &ua) < 0) {
-		json_decref(f);
+	if (sieve_audit_user(ie->cfg, ie->st, login, &ua) < 0)
 		return json_pack("{s:s}", "error", store_errmsg(ie->st));
-	}
+	f = json_array();
 	for (size_t i = 0; i < ua.nf; i++)
 		json_array_append_new(f, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}",
 		    "script", ua.f[i].script, "kind", sieve_kind_name(ua.f[i].kind),

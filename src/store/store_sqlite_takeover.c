@@ -170,7 +170,7 @@ store_sender_hours(struct store *st, const char *login, int64_t from_hour,
 {
 	sqlite3_stmt *s = store_xstmt(st, sql_hours);
 	size_t n = 0;
-	int rc;
+	int rc = SQLITE_DONE;
 
 	if (s == NULL)
 		return -1;
