@@ -15,7 +15,9 @@
  *     mail to new recipients suspends the account: its mail is held (kind
  *     "admin"), one alert, exactly one incident, colleagues unaffected,
  *     and `resume` lets its ordinary mail out again.
- *   - a changed signature gives ACCT_SIGNATURE_CHANGED once.
+ *   - a changed signature gives ACCT_SIGNATURE_CHANGED once;
+ *   - two nodes on one store, one account bursting through both: one
+ *     suspension, one alert, one incident.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -559,6 +561,79 @@ test_signature_changed(void **state)
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/*
+ * Two nodes on one store (two pipelines, two connections), the same
+ * account sending a phishing burst through both: one suspension, one
+ * alert, one incident; both nodes hold the rest.
+ */
+static void
+test_two_nodes_once(void **state)
+{
+	struct replay a, b;
+	struct store *st;
+	struct store_alert al;
+	struct alert_count ac = { 0 };
+	char err[256], cmd[512], kind[16], *rcpts[6];
+	const char *src = getenv("SEKISHO_SRC");
+	char *known[] = { "old@client.example" };
+	char *kdom[] = { "client.example" };
+	int64_t now = util_now_ms(), h = now / HOUR;
+	int n = 0, held = 0;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	util_strlcpy(a.dir, "/tmp/test-tko-nodes-XXXXXX", sizeof(a.dir));
+	assert_non_null(mkdtemp(a.dir));
+	a.cfg = config_new();
+	snprintf(cmd, sizeof(cmd), "%s/rules", src ? src : ".");
+	assert_int_equal(config_set(a.cfg, "rules_dir", cmd, err, sizeof(err)), 0);
+	assert_int_equal(config_set(a.cfg, "state_dir", a.dir, err, sizeof(err)), 0);
+	assert_int_equal(config_set(a.cfg, "network_checks", "no", err, sizeof(err)), 0);
+	assert_int_equal(config_set(a.cfg, "bayes_enable", "no", err, sizeof(err)), 0);
+	assert_int_equal(config_set(a.cfg, "attach_enable", "no", err, sizeof(err)), 0);
+	assert_int_equal(config_set(a.cfg, "local_domains", "corp.example", err, sizeof(err)), 0);
+	/* a baseline of twelve quiet hours and a risky login */
+	st = open_db(&a);
+	for (int i = 2; i < 14; i++)
+		assert_int_equal(store_sender_note(st, "taro@corp.example", (h - i) * HOUR, 0,
+		    known, 1, kdom, 1), 0);
+	memset(&al, 0, sizeof(al));
+	al.time_ms = now - HOUR;
+	util_strlcpy(al.kind, "new_country", sizeof(al.kind));
+	util_strlcpy(al.login, "taro@corp.example", sizeof(al.login));
+	util_strlcpy(al.detail, "first login from FR", sizeof(al.detail));
+	assert_int_equal(store_alert_add(st, &al, NULL), 0);
+	store_close(st);
+	b = a;
+	reopen_pipeline(&a);
+	b.pl = NULL;
+	reopen_pipeline(&b);
+	for (int i = 0; i < 12; i++) {
+		struct replay *node = i % 2 ? &b : &a;
+		for (int k = 0; k < 6; k++)
+			rcpts[k] = xasprintf("n%d.%d@dom%d-%d.example", i, k, i, k);
+		if (send_mail(node, "taro@corp.example", now + i * 1000,
+		    (const char *const *)rcpts, 6, 1, kind, sizeof(kind)) == ACTION_HOLD &&
+		    strcmp(kind, "admin") == 0)
+			held++;
+		for (int k = 0; k < 6; k++)
+			free(rcpts[k]);
+	}
+	/* both nodes judged, both hold from the suspension on */
+	assert_true(a.suspended > 0 && b.suspended > 0);
+	assert_true(held >= 8);
+	st = open_db(&a);
+	assert_int_equal(store_incident_foreach(st, 0, count_incident, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_alert_foreach(st, 0, 0, count_alert, &ac), 0);
+	assert_int_equal(ac.takeover, 1);
+	store_close(st);
+	pipeline_free(a.pl);
+	pipeline_free(b.pl);
+	config_free(a.cfg);
+	nftw(a.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 main(void)
 {
@@ -567,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_store_sender),
 		cmocka_unit_test(test_signature_changed),
 		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_two_nodes_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
