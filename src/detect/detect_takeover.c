@@ -112,9 +112,7 @@ struct takeover {
 	struct store *st;
 	char *dbpath;
 	int warned;
-	int64_t now_seq;
-	struct cidr *trusted;
-	size_t ntrusted;
+	int64_t now_seq;		/* tally use order */
 };
 
 static takeover_alert_fn alert_fn;
@@ -403,19 +401,13 @@ takeover_signature_items(const char *text)
 			last = 0;
 			found = 1;
 		} else if (rule_line(l->s, l->len)) {
-			if (rules_seen == 0 && i > 0) {
-				first = i;	/* a block below one rule line */
-				found = 1;
-			}
-			if (rules_seen == 0 && i == 0)
-				last = 1;	/* closing rule line */
-			else if (rules_seen == 1) {
-				first = i;
+			if (i == 0 && rules_seen == 0) {
+				last = 1;	/* a closing rule line */
+			} else {
+				first = i;	/* the opening one */
 				found = 1;
 			}
 			rules_seen++;
-			if (rules_seen == 1 && i > 0)
-				found = 1;
 		}
 	}
 	if (!found || first <= last)
