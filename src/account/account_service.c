@@ -39,7 +39,8 @@ account_service_start(const struct config *cfg, struct event_base *base, char *e
     size_t errlen)
 {
 	struct account_service *as = xcalloc(1, sizeof(*as));
-	int logs = cfg->auth_log_files != NULL && cfg->auth_log_files[0] != NULL;
+	int files = cfg->auth_log_files != NULL && cfg->auth_log_files[0] != NULL;
+	int logs = files || cfg->auth_log_journal;
 
 	*err = '\0';
 	if (*cfg->auth_policy_listen == '\0' && *cfg->policy_listen == '\0' && !logs)
@@ -56,12 +57,19 @@ account_service_start(const struct config *cfg, struct event_base *base, char *e
 	}
 	if (logs) {
 		as->lw = logwatch_new(cfg->auth_log_files, log_hit, as->ag);
+		if (cfg->auth_log_journal &&
+		    logwatch_add_command(as->lw, cfg->auth_log_journal_command, err, errlen) < 0)
+			goto fail;
 		if (logwatch_schedule(as->lw, base, LOGWATCH_INTERVAL_MS) < 0) {
 			snprintf(err, errlen, "auth_log_files: cannot start the timer");
 			goto fail;
 		}
-		log_info("logwatch: following %s%s", cfg->auth_log_files[0],
-		    cfg->auth_log_files[1] ? " and more" : "");
+		if (files)
+			log_info("logwatch: following %s%s", cfg->auth_log_files[0],
+			    cfg->auth_log_files[1] ? " and more" : "");
+		if (cfg->auth_log_journal)
+			log_info("logwatch: reading the journal: %s",
+			    cfg->auth_log_journal_command);
 	}
 	return as;
 fail:

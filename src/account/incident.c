@@ -133,11 +133,9 @@ sieve_part(const struct incident_env *ie, const char *login)
 
 	if (!ie->cfg->sieve_doveadm && ie->cfg->sieve_dir[0] == '\0')
 		return json_pack("{s:s}", "status", "not configured (sieve_dir, sieve_doveadm)");
-	f = json_array();
-	if (sieve_audit_user(ie->cfg, ie->st, login, &ua) < 0) {
-		json_decref(f);
+	if (sieve_audit_user(ie->cfg, ie->st, login, &ua) < 0)
 		return json_pack("{s:s}", "error", store_errmsg(ie->st));
-	}
+	f = json_array();
 	for (size_t i = 0; i < ua.nf; i++)
 		json_array_append_new(f, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}",
 		    "script", ua.f[i].script, "kind", sieve_kind_name(ua.f[i].kind),
@@ -572,12 +570,23 @@ incident_open(const struct incident_env *ie, const char *login, int64_t *idp,
 		store_err(ie, err, errlen);
 		return NULL;
 	}
-	if (rc == 0) {
+	if (rc == 0 && (strcmp(inc.opened_by, INCIDENT_AUTO_ACTOR) != 0 ||
+	    inc.steps_done != 0)) {
 		snprintf(err, errlen, "incident %lld is already open for %s", (long long)inc.id,
 		    login);
 		return NULL;
 	}
-	if (store_incident_open(ie->st, login, actor_of(ie), &id) < 0) {
+	if (rc == 0) {
+		/* opened by sekisho itself (a suspension for sending,
+		 * detect_takeover.c) and not worked on yet: the admin takes
+		 * it up and the steps run on it */
+		id = inc.id;
+		if (store_incident_event_add(ie->st, id, 0, actor_of(ie), "taken_up",
+		    "the admin runs the steps of an incident sekisho opened") < 0) {
+			store_err(ie, err, errlen);
+			return NULL;
+		}
+	} else if (store_incident_open(ie->st, login, actor_of(ie), &id) < 0) {
 		store_err(ie, err, errlen);
 		return NULL;
 	}

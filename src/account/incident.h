@@ -41,8 +41,13 @@ struct incident_env {
 				 * "-": nowhere, the text is in notice_text) */
 };
 
+/* Who opens an incident on its own (a suspension for sending). */
+#define INCIDENT_AUTO_ACTOR	"sekisho"
+
 /* Open an incident for login and run the four steps.  When an incident
- * is already open for login, NULL with err naming it. */
+ * is already open for login, NULL with err naming it -- unless sekisho
+ * opened it itself (INCIDENT_AUTO_ACTOR) and no step is done yet: then
+ * the steps run on that one. */
 json_t *incident_open(const struct incident_env *ie, const char *login, int64_t *id,
     char *err, size_t errlen);
 /* The steps one by one (incident_open calls them in order). */

@@ -9,6 +9,12 @@
  * when the path's inode changes, the old file is read to its end and the
  * new one from its start; when the file got shorter (copytruncate), it is
  * read again from the start.
+ *
+ * A command source (the journal through journalctl, logwatch_add_command)
+ * is a child process whose standard output is a non-blocking pipe, read
+ * at the same polls until it would block.  At its end the child is reaped
+ * and started again LOGWATCH_RESTART_MS later; logwatch_free() stops it
+ * (SIGTERM, then wait).  No shell: the command is split on blanks.
  */
 #include "account/logwatch.h"
 #include "util/log.h"
@@ -20,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -37,6 +45,9 @@ struct wfile {
 	char part[LINE_MAX_BYTES];
 	size_t plen;
 	int skipping;		/* inside an over-long line */
+	char **argv;		/* a command source: its words; NULL for a file */
+	pid_t pid;
+	int64_t restart_at;	/* monotonic ms when a dead command runs again */
 };
 
 struct logwatch {
@@ -202,6 +213,113 @@ file_open(struct wfile *f, int at_end)
 	f->off = at_end ? st.st_size : 0;
 }
 
+/* Start f's command with its output on a non-blocking pipe.  0 or -1. */
+static int
+command_start(struct wfile *f)
+{
+	int p[2], null;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		null = open("/dev/null", O_RDONLY);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0)
+			_exit(127);
+		execvp(f->argv[0], f->argv);
+		_exit(127);
+	}
+	close(p[1]);
+	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+	f->fd = p[0];
+	f->pid = pid;
+	f->plen = 0;
+	f->skipping = 0;
+	return 0;
+}
+
+static void
+command_stop(struct wfile *f, int sig)
+{
+	int status;
+
+	file_close(f);
+	if (f->pid > 0) {
+		if (sig)
+			kill(f->pid, sig);
+		while (waitpid(f->pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	f->pid = 0;
+}
+
+/* Read the command's output until it would block; restart it after it ended. */
+static void
+command_poll(struct logwatch *lw, struct wfile *f)
+{
+	char buf[65536];
+	ssize_t n;
+
+	if (f->fd < 0) {
+		if (util_mono_ms() < f->restart_at)
+			return;
+		if (command_start(f) < 0) {
+			log_warn("logwatch: cannot run %s: %s", f->argv[0], strerror(errno));
+			f->restart_at = util_mono_ms() + LOGWATCH_RESTART_MS;
+			return;
+		}
+	}
+	while ((n = read(f->fd, buf, sizeof(buf))) > 0)
+		consume(lw, f, buf, (size_t)n);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		log_warn("logwatch: %s ended; running it again in %d s", f->argv[0],
+		    LOGWATCH_RESTART_MS / 1000);
+		command_stop(f, 0);
+		f->restart_at = util_mono_ms() + LOGWATCH_RESTART_MS;
+	}
+}
+
+int
+logwatch_add_command(struct logwatch *lw, const char *command, char *err, size_t errlen)
+{
+	struct wfile *f;
+	char *copy = xstrdup(command), *save = NULL, **argv = NULL;
+	size_t n = 0;
+
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		argv = xrealloc(argv, (n + 2) * sizeof(*argv));
+		argv[n++] = xstrdup(w);
+		argv[n] = NULL;
+	}
+	free(copy);
+	if (n == 0) {
+		snprintf(err, errlen, "empty log command");
+		return -1;
+	}
+	lw->f = xrealloc(lw->f, (lw->n + 1) * sizeof(*lw->f));
+	f = &lw->f[lw->n++];
+	memset(f, 0, sizeof(*f));
+	f->path = xstrdup(command);
+	f->argv = argv;
+	f->fd = -1;
+	if (command_start(f) < 0) {
+		snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(errno));
+		lw->n--;
+		for (size_t i = 0; i < n; i++)
+			free(argv[i]);
+		free(argv);
+		free(f->path);
+		return -1;
+	}
+	return 0;
+}
+
 void
 logwatch_poll(struct logwatch *lw)
 {
@@ -209,6 +327,10 @@ logwatch_poll(struct logwatch *lw)
 		struct wfile *f = &lw->f[i];
 		struct stat st;
 
+		if (f->argv != NULL) {
+			command_poll(lw, f);
+			continue;
+		}
 		if (f->fd < 0) {
 			file_open(f, 0);	/* appeared since: read it all */
 			if (f->fd < 0)
@@ -275,8 +397,15 @@ logwatch_free(struct logwatch *lw)
 	if (lw->ev)
 		event_free(lw->ev);
 	for (size_t i = 0; i < lw->n; i++) {
-		file_close(&lw->f[i]);
-		free(lw->f[i].path);
+		struct wfile *f = &lw->f[i];
+		if (f->argv != NULL) {
+			command_stop(f, SIGTERM);
+			for (char **a = f->argv; *a; a++)
+				free(*a);
+			free(f->argv);
+		}
+		file_close(f);
+		free(f->path);
 	}
 	free(lw->f);
 	free(lw);

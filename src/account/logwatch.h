@@ -10,6 +10,8 @@
  *            secs): user=<USER>, method=PLAIN, rip=IP, ..." and the same
  *            with "Aborted login (auth failed" or "Login aborted"; the
  *            attempts count as that many failures.
+ * The same lines come from the systemd journal as `journalctl -o short`
+ * prints them (logwatch_add_command), so one parser serves both.
  */
 #ifndef SEKISHO_LOGWATCH_H
 #define SEKISHO_LOGWATCH_H
@@ -36,6 +38,17 @@ struct event_base;
  * that does not exist yet is picked up when it appears, a rotated one
  * (new inode, or shorter than what was read) is read from its start. */
 struct logwatch *logwatch_new(char *const *paths, logwatch_cb cb, void *arg);
+/*
+ * Also read the output of a command, such as the journal's
+ * "journalctl -f -n 0 -o short -u postfix -u dovecot" (auth_log_journal):
+ * command is split on blanks and run without a shell, its standard output
+ * read through a pipe at each poll, line by line like a file.  When it
+ * ends it is run again LOGWATCH_RESTART_MS later.  0, or -1 with err (an
+ * empty command, no pipe or process).
+ */
+#define LOGWATCH_RESTART_MS	5000
+int logwatch_add_command(struct logwatch *lw, const char *command, char *err,
+    size_t errlen);
 /* Read what was added since the last call; calls cb per failure found. */
 void logwatch_poll(struct logwatch *lw);
 /* Poll every interval_ms on base.  0 or -1. */

@@ -1,17 +1,20 @@
 /*
  * cmd_account.c - sekisho account list-locks | lock LOGIN [--reason TEXT]
  *                 [--for DURATION] | unlock LOGIN | alerts [--all] [--ack ID]
- *                 | logins [LOGIN] [--limit N]
+ *                 | logins [LOGIN] [--limit N] | suspended | resume LOGIN
  *
  * Works on the store directly, beside a running sekishod: a lock or unlock
  * takes effect at the policy servers' next request (they read locks from
- * the store every time).  Exit 0 done, 1 failure (not locked, no such
+ * the store every time).  A suspension for sending (detect_takeover.c)
+ * is lifted with resume at the next message; the mail it held stays held
+ * until `sekisho hold release` or `cancel`.  Exit 0 done, 1 failure (not locked, no such
  * alert, store error), 2 usage.
  */
 #include "cmd/cmd.h"
 #include "cmd/common.h"
 #include "store/store.h"
 #include "store/store_account.h"
+#include "store/store_takeover.h"
 #include "util/util.h"
 
 #include <stdio.h>
@@ -24,7 +27,9 @@ static const char usage[] =
     "       sekisho account lock LOGIN [--reason TEXT] [--for 30m|2h|1d]\n"
     "       sekisho account unlock LOGIN\n"
     "       sekisho account alerts [--all] [--ack ID]\n"
-    "       sekisho account logins [LOGIN] [--limit N]\n";
+    "       sekisho account logins [LOGIN] [--limit N]\n"
+    "       sekisho account suspended\n"
+    "       sekisho account resume LOGIN\n";
 
 static void
 when(int64_t ms, char *buf, size_t len)
@@ -179,6 +184,18 @@ do_logins(struct store *st, int argc, char **argv)
 	return 0;
 }
 
+static int
+print_suspension(const struct store_suspension *s, void *arg)
+{
+	char since[32];
+
+	when(s->since_ms, since, sizeof(since));
+	printf("%-30s since %s  incident %lld  %s\n", s->login, since,
+	    (long long)s->incident_id, s->reason);
+	(*(int *)arg)++;
+	return 0;
+}
+
 int
 cmd_account(const struct config *cfg, int argc, char **argv)
 {
@@ -212,6 +229,22 @@ cmd_account(const struct config *cfg, int argc, char **argv)
 		rc = do_alerts(st, argc, argv);
 	} else if (strcmp(argv[0], "logins") == 0) {
 		rc = do_logins(st, argc, argv);
+	} else if (strcmp(argv[0], "suspended") == 0 && argc == 1) {
+		rc = store_suspend_foreach(st, print_suspension, &n) < 0 ? 1 : 0;
+		if (rc)
+			fprintf(stderr, "sekisho: %s\n", store_errmsg(st));
+		else if (n == 0)
+			printf("no accounts suspended for sending / 送信停止中のアカウントはありません\n");
+	} else if (strcmp(argv[0], "resume") == 0 && argc == 2) {
+		rc = store_suspend_clear(st, argv[1]);
+		if (rc == 0)
+			printf("%s: may send again; held mail stays held (sekisho hold) /"
+			    " 送信停止を解除しました（保留中のメールは sekisho hold で処理）\n", argv[1]);
+		else if (rc == 1)
+			fprintf(stderr, "sekisho: %s is not suspended\n", argv[1]);
+		else
+			fprintf(stderr, "sekisho: %s\n", store_errmsg(st));
+		rc = rc == 0 ? 0 : 1;
 	} else {
 		fputs(usage, stderr);
 	}

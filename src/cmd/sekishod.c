@@ -13,6 +13,7 @@
 #include "account/account_alert.h"
 #include "account/account_service.h"
 #include "cmd/common.h"
+#include "detect/detect_takeover.h"
 #include "http/http_server.h"
 #include "outbound/outbound.h"
 #include "queue/queue.h"
@@ -142,6 +143,8 @@ main(int argc, char **argv)
 	if ((dir_rules = outbound_rules_new(cfg, err, sizeof(err))) == NULL)
 		fatal("sekishod: %s", err);
 	outbound_directory_hook(dir_rules);
+	/* a suspension for takeover-like mail alerts like the login guard */
+	takeover_set_alert(account_alert_raise);
 	q = queue_start(cfg, mq, err, sizeof(err));
 	if (q == NULL)
 		fatal("sekishod: %s", err);

@@ -20,6 +20,7 @@
 #include "detect/detect_forward.h"
 #include "detect/detect_dlp.h"
 #include "detect/detect_outbound.h"
+#include "detect/detect_takeover.h"
 #include "util/log.h"
 
 #include <math.h>
@@ -52,7 +53,8 @@ static const struct detector *const registry[] = {
 	&detect_forward,	/* outbound: mailbox rules forwarding outside */
 	&detect_dlp,		/* outbound mail (dlp_inbound: all) */
 	&detect_outbound,	/* outbound mail: recipients */
-	&detect_bayes,		/* last: autolearn reads the other checks' score */
+	&detect_bayes,		/* autolearn reads the other checks' score */
+	&detect_takeover,	/* last: grades the content score, bayes included */
 };
 
 struct score_entry {

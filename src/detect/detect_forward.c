@@ -26,13 +26,21 @@
  * scan threads only take the queue's mutex, never wait for the disk.  A
  * crash loses the last seconds of history, never mail.  A store failure
  * is logged once and never fails the message.
+ *
+ * The same transaction keeps the hourly summary of each sender
+ * (store_sender_note(): messages, recipients, new ones, external domains,
+ * content score) that detect_takeover.c grades new mail against, and
+ * prunes it past takeover_history once an hour: the sent-mail history and
+ * the baseline are one record, written once.
  */
 #include "detect/detect_forward.h"
 #include "detect/detect_auth.h"
 #include "detect/detect_phish.h"
+#include "detect/detect_takeover.h"
 
 #include "store/store.h"
 #include "store/store_audit.h"
+#include "store/store_takeover.h"
 #include "util/log.h"
 
 #include <pthread.h>
@@ -49,6 +57,12 @@ struct sent_note {
 	struct store_sent m;
 	char **rcpts;
 	size_t nrcpts;
+	/* for the hourly summary (store_takeover.h) */
+	double content;			/* takeover_content_score() */
+	char **all;			/* every recipient, reached or not */
+	size_t nall;
+	char **domains;			/* external domains */
+	size_t ndomains;
 };
 
 struct forward {
@@ -62,6 +76,8 @@ struct forward {
 	struct store *st;	/* the writer's; opened on the first flush */
 	char *dbpath;
 	int warned;
+	int64_t history_hours;		/* takeover_history */
+	int64_t pruned_hour;		/* the writer's last prune */
 };
 
 static void
@@ -70,6 +86,12 @@ note_clear(struct sent_note *n)
 	for (size_t i = 0; i < n->nrcpts; i++)
 		free(n->rcpts[i]);
 	free(n->rcpts);
+	for (size_t i = 0; i < n->nall; i++)
+		free(n->all[i]);
+	free(n->all);
+	for (size_t i = 0; i < n->ndomains; i++)
+		free(n->domains[i]);
+	free(n->domains);
 	free(n->login);
 }
 
@@ -89,10 +111,25 @@ write_notes(struct forward *f, struct sent_note *notes, size_t n)
 		}
 	}
 	if (n > 0 && f->st != NULL && store_begin(f->st) == 0) {
+		/* the hourly summary first: it counts as new the recipients
+		 * user_contacts does not hold yet */
 		for (i = 0; i < n; i++)
-			if (store_user_sent_add(f->st, notes[i].login, &notes[i].m,
+			if (store_sender_note(f->st, notes[i].login, notes[i].m.time_ms,
+			    notes[i].content, notes[i].all, notes[i].nall, notes[i].domains,
+			    notes[i].ndomains) < 0 ||
+			    store_user_sent_add(f->st, notes[i].login, &notes[i].m,
 			    notes[i].rcpts, notes[i].nrcpts) < 0)
 				break;
+		if (i == n && f->history_hours > 0 &&
+		    util_now_ms() / STORE_HOUR_MS != f->pruned_hour) {
+			f->pruned_hour = util_now_ms() / STORE_HOUR_MS;
+			if (store_sender_prune(f->st, f->pruned_hour - f->history_hours) < 0 &&
+			    !f->warned) {
+				log_warn("forward: pruning the sender history: %s",
+				    store_errmsg(f->st));
+				f->warned = 1;
+			}
+		}
 		if (i < n || store_commit(f->st) < 0) {
 			if (!f->warned)
 				log_warn("forward: sent-mail history: %s", store_errmsg(f->st));
@@ -154,6 +191,7 @@ forward_init(const struct config *cfg, void **state, char *err, size_t errlen)
 	(void)errlen;
 	f->history = history_new(cfg);
 	f->dbpath = config_state_path(cfg, "sekisho.db");
+	f->history_hours = cfg->takeover_history / 3600;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
 	*state = f;
@@ -255,6 +293,21 @@ forward_verdict(void *state, const struct scan_ctx *ctx, const struct scan_resul
 	n.rcpts = xcalloc(env->nrcpt + 1, sizeof(*n.rcpts));
 	for (size_t i = 0; reached && i < env->nrcpt; i++)
 		n.rcpts[n.nrcpts++] = xstrdup(env->rcpt[i].addr);
+	n.content = takeover_content_score(r);
+	n.all = xcalloc(env->nrcpt + 1, sizeof(*n.all));
+	n.domains = xcalloc(env->nrcpt + 1, sizeof(*n.domains));
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		const char *dom = envelope_domain(env->rcpt[i].addr);
+		size_t j;
+
+		n.all[n.nall++] = xstrdup(env->rcpt[i].addr);
+		if (*dom == '\0' || config_is_local_domain(ctx->cfg, dom))
+			continue;
+		for (j = 0; j < n.ndomains && util_strcasecmp(n.domains[j], dom) != 0; j++)
+			;
+		if (j == n.ndomains)
+			n.domains[n.ndomains++] = xstrdup(dom);
+	}
 	pthread_mutex_lock(&f->lock);
 	f->notes = xrealloc(f->notes, (f->nnotes + 1) * sizeof(*f->notes));
 	f->notes[f->nnotes++] = n;

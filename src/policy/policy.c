@@ -339,6 +339,15 @@ decide(const struct policy *p, const struct scan_ctx *ctx, const struct scan_res
 	if (ctx->outbound && forced != 1 && strcmp(why, "allowlist") != 0 &&
 	    (a == ACTION_DELIVER || a == ACTION_TAG || a == ACTION_HOLD))
 		a = outbound_hold(p, ctx, r, a, forced == 2, v);
+	/* an account suspended for sending after takeover-like mail: all its
+	 * mail waits for the admin (detect_takeover.c), whatever the score --
+	 * kept as evidence for the incident, and no refusal tells the sender */
+	if (ctx->outbound && forced != 1 && result_has(r, "ACCT_SUSPENDED")) {
+		a = ACTION_HOLD;
+		util_strlcpy(v->hold_kind, "admin", sizeof(v->hold_kind));
+		v->hold_ms = 0;
+		why = "ACCT_SUSPENDED";
+	}
 	v->action = a;
 	if (a == ACTION_REJECT)
 		snprintf(v->reply, sizeof(v->reply),

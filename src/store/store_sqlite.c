@@ -377,6 +377,39 @@ static const char *const migrations[] = {
 	"  rcpt TEXT PRIMARY KEY NOT NULL,"
 	"  sent_ms INTEGER NOT NULL,"
 	"  cutoff_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	/*
+	 * 14: compromised-account detection (store_takeover.h): per sender an
+	 * hourly summary of what it sent and the external domains of each hour
+	 * (pruned after takeover_history), accounts suspended for sending, and
+	 * the fingerprint of each sender's last signature block.
+	 */
+	"CREATE TABLE sender_hours ("
+	"  login TEXT NOT NULL,"
+	"  hour INTEGER NOT NULL,"
+	"  msgs INTEGER NOT NULL DEFAULT 0,"
+	"  rcpts INTEGER NOT NULL DEFAULT 0,"
+	"  new_rcpts INTEGER NOT NULL DEFAULT 0,"
+	"  domains INTEGER NOT NULL DEFAULT 0,"
+	"  score_sum REAL NOT NULL DEFAULT 0,"
+	"  score_max REAL NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (login, hour)) WITHOUT ROWID;"
+	"CREATE INDEX sender_hours_hour ON sender_hours(hour);"
+	"CREATE TABLE sender_hour_domains ("
+	"  login TEXT NOT NULL,"
+	"  hour INTEGER NOT NULL,"
+	"  domain TEXT NOT NULL,"
+	"  PRIMARY KEY (login, hour, domain)) WITHOUT ROWID;"
+	"CREATE INDEX sender_hour_domains_hour ON sender_hour_domains(hour);"
+	"CREATE TABLE account_suspensions ("
+	"  login TEXT PRIMARY KEY NOT NULL,"
+	"  since_ms INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  incident_id INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE TABLE sender_signatures ("
+	"  login TEXT PRIMARY KEY NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  items TEXT NOT NULL DEFAULT '',"
+	"  updated_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 

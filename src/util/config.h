@@ -160,6 +160,21 @@ struct config {
 	int64_t policy_ip_messages;
 	int64_t policy_ip_recipients;
 	int64_t policy_ip_domains;
+	/* compromised-account detection (detect/detect_takeover.c) and the
+	 * journal as a log source (account/logwatch.c) */
+	int64_t takeover_enable;	/* bool */
+	int64_t takeover_history;	/* seconds of hourly sender history kept */
+	int64_t takeover_min_hours;	/* hours with mail before the baseline counts */
+	int64_t takeover_min_messages;	/* messages / new recipients an hour before a symbol */
+	int64_t takeover_min_domains;	/* external domains an hour before ACCT_DOMAIN_SPREAD */
+	double takeover_burst_factor;	/* times the sender's usual hour */
+	double takeover_new_share;	/* share of new recipients above the usual one */
+	double takeover_phish_score;	/* content score above the sender's usual one */
+	int64_t takeover_risky_login_window;	/* seconds a risky login counts */
+	int64_t takeover_risky_failures;	/* failed logins in that window that are risky */
+	double takeover_threshold;	/* ACCT_* score that suspends sending */
+	int64_t auth_log_journal;	/* bool: follow the journal too */
+	char *auth_log_journal_command;	/* the journalctl command line */
 	/* outbound recipients and DLP (detect_outbound.c, detect_dlp.c) */
 	int64_t dlp_inbound;		/* bool: DLP on inbound mail too */
 	char **dlp_keywords;		/* more keywords (rules_dir/dlp/keywords.txt) */
