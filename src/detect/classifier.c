@@ -4,8 +4,9 @@
  *
  * Serialised form, little-endian:
  *   "SKCL" u32 format  u32 bits  u8 key[16]  i64 bias  i64 nham  i64 nspam
- *   i64 nupdates  f64 rate  f64 thick  f64 cal_a  f64 cal_b  i32 w[1 << bits]
- * Format 1 had no cal_a/cal_b; it is still read, with the default scaling.
+ *   i64 nupdates  f64 rate  f64 thick  f64 cal_a  f64 cal_b  f64 cal_n
+ *   i32 w[1 << bits]
+ * Format 1 had no cal_*; it is still read, with the default scaling.
  * classifier_load() checks the magic, the format, the bits and the length
  * and refuses anything else rather than guess.
  */
@@ -26,7 +27,7 @@
 #define CLF_BIAS_RATE	0.1	/* the bias moves this much slower */
 #define CLF_WMAX	(INT32_MAX / 2)	/* weights saturate here (never in practice) */
 #define HEADER_V1	(4 + 4 + 4 + TOK_KEY_SIZE + 8 * 4 + 8 * 2)
-#define HEADER_SIZE	(HEADER_V1 + 8 * 2)
+#define HEADER_SIZE	(HEADER_V1 + 8 * 3)
 
 struct classifier *
 classifier_new(unsigned bits)
@@ -42,6 +43,7 @@ classifier_new(unsigned bits)
 	c->thick = CLF_THICK;
 	c->cal_a = CLF_CAL_A;
 	c->cal_b = CLF_CAL_B;
+	c->cal_n = CLF_CAL_N;
 	if (sodium_init() < 0)
 		panic("classifier: libsodium failed to start");
 	randombytes_buf(c->key, sizeof(c->key));
@@ -82,7 +84,11 @@ classifier_prob(double margin)
 double
 classifier_logodds(const struct classifier *c, double margin)
 {
-	return c->cal_a * margin + c->cal_b;
+	double n = (double)(c->nham + c->nspam), t = 1.0;
+
+	if (c->cal_n > 0 && n < c->cal_n)
+		t = n / c->cal_n;
+	return (1.0 + (c->cal_a - 1.0) * t) * margin + c->cal_b * t;
 }
 
 double
@@ -134,6 +140,7 @@ classifier_calibrate(struct classifier *c, const double *margin, const int *spam
 		return -1;
 	c->cal_a = a;
 	c->cal_b = b;
+	c->cal_n = (double)(c->nham + c->nspam);
 	return 0;
 }
 
@@ -317,7 +324,8 @@ classifier_save(const struct classifier *c, size_t *len)
 	put_u64(p + 40, dbl_bits(c->thick));
 	put_u64(p + 48, dbl_bits(c->cal_a));
 	put_u64(p + 56, dbl_bits(c->cal_b));
-	p += 64;
+	put_u64(p + 64, dbl_bits(c->cal_n));
+	p += 72;
 	for (size_t i = 0; i < nw; i++, p += 4)
 		put_u32(p, (uint32_t)c->w[i]);
 	*len = HEADER_SIZE + nw * 4;
@@ -361,9 +369,11 @@ classifier_load(const void *data, size_t len, char *err, size_t errlen)
 	c->thick = bits_dbl(get_u64(p + 40));
 	c->cal_a = CLF_CAL_A;
 	c->cal_b = CLF_CAL_B;
+	c->cal_n = CLF_CAL_N;
 	if (format != 1) {
 		c->cal_a = bits_dbl(get_u64(p + 48));
 		c->cal_b = bits_dbl(get_u64(p + 56));
+		c->cal_n = bits_dbl(get_u64(p + 64));
 	}
 	p += hsize - (12 + TOK_KEY_SIZE);
 	nw = (size_t)1 << bits;
@@ -371,7 +381,8 @@ classifier_load(const void *data, size_t len, char *err, size_t errlen)
 	for (size_t i = 0; i < nw; i++, p += 4)
 		c->w[i] = (int32_t)get_u32(p);
 	if (!isfinite(c->rate) || !isfinite(c->thick) || c->rate <= 0 ||
-	    !isfinite(c->cal_a) || !isfinite(c->cal_b) || c->cal_a <= 0) {
+	    !isfinite(c->cal_a) || !isfinite(c->cal_b) || c->cal_a <= 0 ||
+	    !isfinite(c->cal_n) || c->cal_n < 0) {
 		snprintf(err, errlen, "classifier: damaged model (rate, threshold, calibration)");
 		classifier_free(c);
 		return NULL;

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,11 +393,11 @@ test_save_load(void **state)
 	assert_memory_equal(d->w, c->w, ((size_t)1 << c->bits) * sizeof(*c->w));
 	assert_true(d->bias == c->bias && d->nham == c->nham && d->nspam == c->nspam);
 	assert_true(d->rate == c->rate && d->thick == c->thick);
-	assert_true(d->cal_a == CLF_CAL_A && d->cal_b == CLF_CAL_B);
+	assert_true(d->cal_a == CLF_CAL_A && d->cal_b == CLF_CAL_B && d->cal_n == CLF_CAL_N);
 	classifier_free(d);
 	/* A model of format 1 (no calibration): read, with the default scaling. */
 	{
-		size_t v1 = len - 16, hdr = 4 + 4 + 4 + TOK_KEY_SIZE + 48;
+		size_t v1 = len - 24, hdr = 4 + 4 + 4 + TOK_KEY_SIZE + 48;
 		unsigned char *old = xmalloc(v1);
 
 		c->cal_a = 3.0;
@@ -407,7 +408,7 @@ test_save_load(void **state)
 		assert_true(d->cal_a == 3.0);
 		classifier_free(d);
 		memcpy(old, blob, hdr);
-		memcpy(old + hdr, blob + hdr + 16, len - hdr - 16);
+		memcpy(old + hdr, blob + hdr + 24, len - hdr - 24);
 		old[4] = 1;
 		d = classifier_load(old, v1, err, sizeof(err));
 		assert_non_null(d);
@@ -532,7 +533,23 @@ test_calibrate(void **state)
 		m[i] = -4.0 + 8.0 * (double)i / (double)n;
 		y[i] = u < classifier_prob(2.0 * m[i] - 0.5);
 	}
+	/* the default scaling: a model that learned nothing reads the raw
+	 * margin, one of half the fitted size half the scaling */
+	assert_true(classifier_logodds(c, 2.0) == 2.0);
+	c->nham = CLF_CAL_N / 2;
+	c->nspam = 0;
+	{
+		double t = (double)c->nham / CLF_CAL_N;
+
+		assert_true(fabs(classifier_logodds(c, 2.0) -
+		    ((1 + (CLF_CAL_A - 1) * t) * 2.0 + CLF_CAL_B * t)) < 1e-12);
+	}
+	c->nham = 2 * CLF_CAL_N;
+	assert_true(fabs(classifier_logodds(c, 2.0) - (CLF_CAL_A * 2.0 + CLF_CAL_B)) < 1e-12);
+	c->nham = 100;
+	/* a fitted scaling is the model's own: used in full at its size */
 	assert_int_equal(classifier_calibrate(c, m, y, n), 0);
+	assert_true(c->cal_n == 100);
 	assert_true(c->cal_a > 1.8 && c->cal_a < 2.2);
 	assert_true(c->cal_b > -0.7 && c->cal_b < -0.3);
 	assert_true(classifier_cal_prob(c, 0.25) > 0.45 && classifier_cal_prob(c, 0.25) < 0.55);
@@ -799,6 +816,7 @@ test_detector(void **state)
 
 			l->clf->cal_a = 1e-9;
 			l->clf->cal_b = g[i].b;
+			l->clf->cal_n = 1;	/* in full */
 			l->dirty = 1;
 			assert_int_equal(learner_save(l), 0);
 			assert_int_equal(d->init(fx->cfg, &st, err, sizeof(err)), 0);
