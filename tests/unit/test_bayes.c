@@ -186,6 +186,7 @@ test_features(void **state)
 			"s:free", "s:money", "s2:1:free money",
 			"f:mail.example.com", "fn:bank", "fn:support",
 			"rt:other.example", "rt:(other)",
+			"al:rp:none", "al:mid:none", "al:rcv:seen",
 			"hn:x-mailer", "xm:mass mailer 2.0", "xm:mailer",
 			"rn:mx.example.com", "rb:gw.example.net", "ri:192.0.2.7", "r24:192.0.2",
 			"ct:text/plain", "cs:utf-8", "at:application/octet-stream",
