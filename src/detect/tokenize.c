@@ -7,6 +7,8 @@
  *   b!:  punctuation and symbols of the body ("!", "$", "¥"), without pairs
  *   f: fn: From domain and display-name words; rt: Reply-To domain and
  *        whether it differs from From
+ *   al:  whether From's registrable domain is that of Return-Path (al:rp:),
+ *        of the Message-ID (al:mid:) and of a relay's name (al:rcv:)
  *   rn: rb: ri: r24:  Received "from" name, "by" name, IP and its /24
  *   hn:  names of the top-level header fields
  *   h:NAME:  words of the other header fields (To, Cc, List-Id, X-*, ...)
