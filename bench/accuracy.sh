@@ -118,7 +118,7 @@ if has sekisho; then
 	t1=$(now)
 	$S learn --classify --list "$WORK/test.tsv" 2>>"$OUT/sekisho.log" > "$WORK/sekisho.out"
 	t2=$(now)
-	# verdict: spam probability >= bayes_spam_threshold (0.9): BAYES_SPAM
+	# verdict: calibrated spam probability >= bayes_spam_threshold (0.9): BAYES_SPAM
 	awk -F'\t' '{ print $1 "\t" $2 "\t" ($3 >= 0.9 ? 1 : 0) }' "$WORK/sekisho.out" > "$OUT/sekisho.scores"
 	echo "$NTRAIN $(elapsed "$t0" "$t1") $NTEST $(elapsed "$t1" "$t2")" > "$OUT/sekisho.times"
 	if [ "$ONLINE" = 1 ]; then

@@ -8,6 +8,8 @@
  *   sekisho learn --classify PATH...  print each message's score, learn nothing
  *   sekisho learn --online --list FILE  classify each message, then learn it
  *                                       (train on error), in the list's order
+ *   sekisho learn --calibrate --list FILE  fit the model's probability scale
+ *                                       on labelled messages it has NOT learned
  *   sekisho learn --stats             what the model has learned
  *   --passes N   passes over the messages of a --spam/--ham/--list run
  *                (default 2: the second trains again on or near error)
@@ -17,7 +19,11 @@
  * the paths of a --list relative to DIR.  On a terminal a progress bar
  * runs on standard error; the counts are printed at the end.  --classify
  * and --online print "label<TAB>margin<TAB>probability<TAB>path" lines (label
- * "-" when unknown), for bench/accuracy.sh.
+ * "-" when unknown), for bench/accuracy.sh; the probability is the
+ * calibrated one (classifier.h).  --calibrate classifies the messages of the
+ * list, fits the Platt scaling on their margins and labels and stores it
+ * with the model; the messages must be mail the model has not learned
+ * (held-out), else the fit believes the model better than it is.
  *
  * Everything learned in one run is committed to the store together with
  * the model (every LEARN_COMMIT_EVERY messages and at the end), so an
@@ -44,10 +50,10 @@
 
 static const char learn_usage[] =
     "usage: sekisho learn [--passes N] --spam|--ham|--forget|--classify PATH...\n"
-    "       sekisho learn [--online|--classify] [--base DIR] --list FILE\n"
+    "       sekisho learn [--online|--classify|--calibrate] [--base DIR] --list FILE\n"
     "       sekisho learn --stats\n";
 
-enum mode { M_NONE, M_SPAM, M_HAM, M_FORGET, M_CLASSIFY, M_STATS };
+enum mode { M_NONE, M_SPAM, M_HAM, M_FORGET, M_CLASSIFY, M_STATS, M_CALIBRATE };
 
 struct item {
 	char *path;
@@ -67,6 +73,9 @@ struct run {
 	size_t messages, unreadable, since_commit;
 	int tty;
 	int64_t last_draw_ms, start_ms;
+	double *cal_m;		/* --calibrate: margins and labels seen */
+	int *cal_y;
+	size_t ncal, calcap;
 };
 
 static void
@@ -227,10 +236,20 @@ one_message(struct run *r, const char *raw, size_t len, int label, const char *p
 		double m = learner_margin(r->l, msg);
 
 		printf("%s\t%.6f\t%.6f\t%s\n", label < 0 ? "-" : label ? "spam" : "ham",
-		    m, classifier_prob(m), path);
+		    m, classifier_cal_prob(r->l->clf, m), path);
 		if (r->online && label >= 0) {
 			o = learner_learn(r->l, msg, raw, len, label, "cli");
 			r->counts[o]++;
+		}
+	} else if (r->mode == M_CALIBRATE) {
+		if (label >= 0) {
+			if (r->ncal == r->calcap) {
+				r->calcap = r->calcap ? r->calcap * 2 : 1024;
+				r->cal_m = xrealloc(r->cal_m, r->calcap * sizeof(*r->cal_m));
+				r->cal_y = xrealloc(r->cal_y, r->calcap * sizeof(*r->cal_y));
+			}
+			r->cal_m[r->ncal] = learner_margin(r->l, msg);
+			r->cal_y[r->ncal++] = label;
 		}
 	} else if (r->pass > 1) {
 		o = learner_refine(r->l, msg, raw, len);
@@ -251,7 +270,7 @@ one_message(struct run *r, const char *raw, size_t len, int label, const char *p
 		fprintf(stderr, "sekisho learn: %s: %s\n", path, store_errmsg(r->st));
 		return -1;
 	}
-	if (r->mode != M_CLASSIFY && ++r->since_commit >= LEARN_COMMIT_EVERY)
+	if (r->mode != M_CLASSIFY && r->mode != M_CALIBRATE && ++r->since_commit >= LEARN_COMMIT_EVERY)
 		if (commit(r) < 0 || store_begin(r->st) < 0)
 			return -1;
 	return 0;
@@ -296,13 +315,34 @@ one_file(struct run *r, const struct item *it)
 	return rc;
 }
 
+/* Fit the probability scale on the margins collected; the model is saved by
+ * the caller's commit. */
+static int
+calibrate(struct run *r)
+{
+	struct classifier *c = r->l->clf;
+	double a = c->cal_a, b = c->cal_b;
+
+	if (classifier_calibrate(c, r->cal_m, r->cal_y, r->ncal) < 0) {
+		fprintf(stderr, "sekisho learn: cannot calibrate on %zu messages (at least"
+		    " 10 spam and 10 ham, and a margin that ranks them)\n", r->ncal);
+		return -1;
+	}
+	r->l->dirty = 1;
+	printf("calibration: p = sigmoid(%.4f * margin %+.4f) (was %.4f, %+.4f);"
+	    " p = 0.9 at margin %.2f\n", c->cal_a, c->cal_b, a, b,
+	    (2.1972246 - c->cal_b) / c->cal_a);
+	return 0;
+}
+
 static void
 print_stats(FILE *fp, struct learner *l, struct store *st)
 {
 	fprintf(fp, "model %s: %lld spam, %lld ham learned (%lld records), %lld updates,"
-	    " %u-bit table\n", l->name, (long long)l->clf->nspam, (long long)l->clf->nham,
+	    " %u-bit table, calibration %.3f * margin %+.3f\n", l->name,
+	    (long long)l->clf->nspam, (long long)l->clf->nham,
 	    (long long)store_learned_count(st, l->name, -1),
-	    (long long)l->clf->nupdates, l->clf->bits);
+	    (long long)l->clf->nupdates, l->clf->bits, l->clf->cal_a, l->clf->cal_b);
 }
 
 int
@@ -327,6 +367,8 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 			m = M_CLASSIFY;
 		else if (strcmp(argv[i], "--stats") == 0)
 			m = M_STATS;
+		else if (strcmp(argv[i], "--calibrate") == 0)
+			m = M_CALIBRATE;
 		else if (strcmp(argv[i], "--online") == 0)
 			r.online = 1;
 		else if (strcmp(argv[i], "--list") == 0 && i + 1 < argc)
@@ -350,7 +392,8 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 	}
 	if ((r.mode == M_NONE && list == NULL) || (r.online && list == NULL) ||
 	    (r.mode != M_STATS && list == NULL && i >= argc) ||
-	    (list != NULL && (r.mode == M_SPAM || r.mode == M_HAM))) {
+	    (list != NULL && (r.mode == M_SPAM || r.mode == M_HAM)) ||
+	    (r.mode == M_CALIBRATE && (list == NULL || r.online))) {
 		fputs(learn_usage, stderr);
 		return 2;
 	}
@@ -392,7 +435,7 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "sekisho learn: %s\n", store_errmsg(r.st));
 		goto out;
 	}
-	if (r.mode == M_FORGET || r.mode == M_CLASSIFY || r.online)
+	if (r.mode == M_FORGET || r.mode == M_CLASSIFY || r.mode == M_CALIBRATE || r.online)
 		passes = 1;
 	for (r.pass = 1; r.pass <= passes; r.pass++) {
 		r.done = 0;
@@ -406,6 +449,10 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 		}
 		progress(&r, 1);
 	}
+	if (r.mode == M_CALIBRATE && calibrate(&r) < 0) {
+		store_rollback(r.st);
+		goto out;
+	}
 	if (r.mode != M_CLASSIFY && commit(&r) < 0)
 		goto out;
 	secs = (double)(util_mono_ms() - r.start_ms) / 1000.0;
@@ -413,6 +460,8 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "%zu messages: %zu forgotten, %zu forgotten inexactly,"
 		    " %zu never learned", r.messages, r.counts[LEARN_FORGOTTEN],
 		    r.counts[LEARN_FORGOTTEN_INEXACT], r.counts[LEARN_UNKNOWN]);
+	else if (r.mode == M_CALIBRATE)
+		fprintf(stderr, "%zu messages classified for the calibration", r.messages);
 	else if (r.mode != M_CLASSIFY || r.online)
 		fprintf(stderr, "%zu messages: %zu learned, %zu relabelled, %zu already known",
 		    r.messages, r.counts[LEARN_LEARNED], r.counts[LEARN_RELABELLED],
@@ -427,6 +476,8 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 out:
 	for (size_t k = 0; k < r.nitems; k++)
 		free(r.items[k].path);
+	free(r.cal_m);
+	free(r.cal_y);
 	free(r.items);
 	learner_free(r.l);
 	store_close(r.st);

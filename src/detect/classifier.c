@@ -4,7 +4,9 @@
  *
  * Serialised form, little-endian:
  *   "SKCL" u32 format  u32 bits  u8 key[16]  i64 bias  i64 nham  i64 nspam
- *   i64 nupdates  f64 rate  f64 thick  i32 w[1 << bits]
+ *   i64 nupdates  f64 rate  f64 thick  f64 cal_a  f64 cal_b  f64 cal_n
+ *   i32 w[1 << bits]
+ * Format 1 had no cal_*; it is still read, with the default scaling.
  * classifier_load() checks the magic, the format, the bits and the length
  * and refuses anything else rather than guess.
  */
@@ -24,7 +26,8 @@
 #endif
 #define CLF_BIAS_RATE	0.1	/* the bias moves this much slower */
 #define CLF_WMAX	(INT32_MAX / 2)	/* weights saturate here (never in practice) */
-#define HEADER_SIZE	(4 + 4 + 4 + TOK_KEY_SIZE + 8 * 4 + 8 * 2)
+#define HEADER_V1	(4 + 4 + 4 + TOK_KEY_SIZE + 8 * 4 + 8 * 2)
+#define HEADER_SIZE	(HEADER_V1 + 8 * 3)
 
 struct classifier *
 classifier_new(unsigned bits)
@@ -38,6 +41,9 @@ classifier_new(unsigned bits)
 	c->w = xcalloc((size_t)1 << bits, sizeof(*c->w));
 	c->rate = CLF_RATE;
 	c->thick = CLF_THICK;
+	c->cal_a = CLF_CAL_A;
+	c->cal_b = CLF_CAL_B;
+	c->cal_n = CLF_CAL_N;
 	if (sodium_init() < 0)
 		panic("classifier: libsodium failed to start");
 	randombytes_buf(c->key, sizeof(c->key));
@@ -73,6 +79,69 @@ classifier_prob(double margin)
 	if (margin < -40)
 		return 0.0;
 	return 1.0 / (1.0 + exp(-margin));
+}
+
+double
+classifier_logodds(const struct classifier *c, double margin)
+{
+	double n = (double)(c->nham + c->nspam), t = 1.0;
+
+	if (c->cal_n > 0 && n < c->cal_n)
+		t = n / c->cal_n;
+	return (1.0 + (c->cal_a - 1.0) * t) * margin + c->cal_b * t;
+}
+
+double
+classifier_cal_prob(const struct classifier *c, double margin)
+{
+	return classifier_prob(classifier_logodds(c, margin));
+}
+
+int
+classifier_calibrate(struct classifier *c, const double *margin, const int *spam,
+    size_t n)
+{
+	double a = 1.0, b = 0.0, hi, lo;
+	size_t np = 0, nn;
+
+	for (size_t i = 0; i < n; i++)
+		np += spam[i] != 0;
+	nn = n - np;
+	if (np < 10 || nn < 10)
+		return -1;
+	/* Platt's targets: not 0 and 1, so that a perfect split stays finite. */
+	hi = ((double)np + 1) / ((double)np + 2);
+	lo = 1.0 / ((double)nn + 2);
+	for (int it = 0; it < 100; it++) {
+		double g1 = 0, g2 = 0, h11 = 1e-9, h22 = 1e-9, h12 = 0, det, da, db;
+
+		for (size_t i = 0; i < n; i++) {
+			double p = classifier_prob(a * margin[i] + b);
+			double e = p - (spam[i] ? hi : lo), w = p * (1 - p);
+
+			g1 += e * margin[i];
+			g2 += e;
+			h11 += w * margin[i] * margin[i];
+			h22 += w;
+			h12 += w * margin[i];
+		}
+		det = h11 * h22 - h12 * h12;
+		if (!(det > 0))
+			return -1;
+		da = (h22 * g1 - h12 * g2) / det;
+		db = (h11 * g2 - h12 * g1) / det;
+		a -= da;
+		b -= db;
+		if (fabs(da) < 1e-9 && fabs(db) < 1e-9)
+			break;
+	}
+	/* A decreasing or flat scaling would turn the ranking over: refuse. */
+	if (!isfinite(a) || !isfinite(b) || a <= 0.01 || a > 100)
+		return -1;
+	c->cal_a = a;
+	c->cal_b = b;
+	c->cal_n = (double)(c->nham + c->nspam);
+	return 0;
 }
 
 uint64_t
@@ -253,7 +322,10 @@ classifier_save(const struct classifier *c, size_t *len)
 	put_u64(p + 24, (uint64_t)c->nupdates);
 	put_u64(p + 32, dbl_bits(c->rate));
 	put_u64(p + 40, dbl_bits(c->thick));
-	p += 48;
+	put_u64(p + 48, dbl_bits(c->cal_a));
+	put_u64(p + 56, dbl_bits(c->cal_b));
+	put_u64(p + 64, dbl_bits(c->cal_n));
+	p += 72;
 	for (size_t i = 0; i < nw; i++, p += 4)
 		put_u32(p, (uint32_t)c->w[i]);
 	*len = HEADER_SIZE + nw * 4;
@@ -266,20 +338,21 @@ classifier_load(const void *data, size_t len, char *err, size_t errlen)
 	const unsigned char *p = data;
 	struct classifier *c;
 	uint32_t format, bits;
-	size_t nw;
+	size_t nw, hsize;
 
-	if (len < HEADER_SIZE || memcmp(p, "SKCL", 4) != 0) {
+	if (len < HEADER_V1 || memcmp(p, "SKCL", 4) != 0) {
 		snprintf(err, errlen, "classifier: not a sekisho model");
 		return NULL;
 	}
 	format = get_u32(p + 4);
 	bits = get_u32(p + 8);
-	if (format != CLF_FORMAT) {
+	if (format != CLF_FORMAT && format != 1) {
 		snprintf(err, errlen, "classifier: model format %u, this program reads %d",
 		    format, CLF_FORMAT);
 		return NULL;
 	}
-	if (bits < 16 || bits > 28 || len != HEADER_SIZE + ((size_t)1 << bits) * 4) {
+	hsize = format == 1 ? HEADER_V1 : HEADER_SIZE;
+	if (bits < 16 || bits > 28 || len != hsize + ((size_t)1 << bits) * 4) {
 		snprintf(err, errlen, "classifier: damaged model (%zu bytes for %u bits)",
 		    len, bits);
 		return NULL;
@@ -294,13 +367,23 @@ classifier_load(const void *data, size_t len, char *err, size_t errlen)
 	c->nupdates = (int64_t)get_u64(p + 24);
 	c->rate = bits_dbl(get_u64(p + 32));
 	c->thick = bits_dbl(get_u64(p + 40));
-	p += 48;
+	c->cal_a = CLF_CAL_A;
+	c->cal_b = CLF_CAL_B;
+	c->cal_n = CLF_CAL_N;
+	if (format != 1) {
+		c->cal_a = bits_dbl(get_u64(p + 48));
+		c->cal_b = bits_dbl(get_u64(p + 56));
+		c->cal_n = bits_dbl(get_u64(p + 64));
+	}
+	p += hsize - (12 + TOK_KEY_SIZE);
 	nw = (size_t)1 << bits;
 	c->w = xmalloc(nw * sizeof(*c->w));
 	for (size_t i = 0; i < nw; i++, p += 4)
 		c->w[i] = (int32_t)get_u32(p);
-	if (!isfinite(c->rate) || !isfinite(c->thick) || c->rate <= 0) {
-		snprintf(err, errlen, "classifier: damaged model (rate, threshold)");
+	if (!isfinite(c->rate) || !isfinite(c->thick) || c->rate <= 0 ||
+	    !isfinite(c->cal_a) || !isfinite(c->cal_b) || c->cal_a <= 0 ||
+	    !isfinite(c->cal_n) || c->cal_n < 0) {
+		snprintf(err, errlen, "classifier: damaged model (rate, threshold, calibration)");
 		classifier_free(c);
 		return NULL;
 	}

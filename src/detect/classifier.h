@@ -20,6 +20,22 @@
  * usable margins after a few dozen messages.  bench/accuracy measures it
  * against bogofilter, SpamAssassin and Rspamd on the same split.
  *
+ * Calibration.  The margin ranks mail well but is not a probability: the
+ * thick threshold piles right answers up near +-CLF_THICK, whatever the
+ * odds really are.  So the model carries a Platt scaling, p = sigmoid(A *
+ * margin + B), fitted on margins of messages the model did not learn
+ * (classifier_calibrate(); "sekisho learn --calibrate").  A new model starts
+ * with CLF_CAL_A/CLF_CAL_B, fitted by 5-fold cross-validation on the
+ * SpamAssassin training list (bench/accuracy/cv.sh): the margin's scale
+ * comes from the training procedure (rate, thick threshold), not from the
+ * site's mail, so they carry over -- to a model of about the size they
+ * were fitted on (cal_n messages learned): a younger model is less sure
+ * at the same margin, so it gets the fraction n/cal_n of the scaling
+ * (A' = 1 + (A - 1) n/cal_n, B' = B n/cal_n; at n = 0 the raw margin).  A
+ * scaling fitted by classifier_calibrate() is the model's own (cal_n = its
+ * size then).  bayes_spam_threshold and bayes_ham_threshold are read on
+ * the calibrated probability.
+ *
  * Not thread-safe: callers serialise learning and scoring of one model (the
  * detector scores under a read lock and learns under a write lock).
  */
@@ -31,9 +47,12 @@
 
 #include "detect/tokenize.h"
 
-#define CLF_FORMAT		1	/* version of the serialised form */
+#define CLF_FORMAT		2	/* version of the serialised form (1: no calibration) */
 #define CLF_DEFAULT_BITS	22	/* 4 Mi buckets, 16 MiB of weights */
 #define CLF_SCALE		65536.0	/* weights are Q16 fixed point */
+#define CLF_CAL_A		1.78	/* default Platt scaling (bench/accuracy/cv.sh) */
+#define CLF_CAL_B		(-0.23)
+#define CLF_CAL_N		3385	/* messages its models had learned */
 
 struct classifier {
 	unsigned bits;
@@ -44,6 +63,8 @@ struct classifier {
 	int64_t nupdates;		/* of which changed the weights */
 	double rate;			/* learning rate */
 	double thick;			/* margin within which a right answer still trains */
+	double cal_a, cal_b;		/* Platt scaling of the margin */
+	double cal_n;			/* fitted on models of this many messages */
 };
 
 /* What one learn did, to undo it exactly. */
@@ -60,6 +81,17 @@ void classifier_free(struct classifier *c);
 /* The margin (log-odds of spam) of a feature set. */
 double classifier_margin(const struct classifier *c, const struct tok_features *f);
 double classifier_prob(double margin);
+/* The calibrated log-odds A' * margin + B' (see above), and its probability. */
+double classifier_logodds(const struct classifier *c, double margin);
+double classifier_cal_prob(const struct classifier *c, double margin);
+/*
+ * Fit the Platt scaling on n (margin, label) pairs of messages the model
+ * did not learn (Newton's method on the log loss, with Platt's smoothed
+ * targets).  Returns 0 and sets c->cal_a/cal_b/cal_n; -1 (model unchanged) when
+ * there are fewer than 10 of either label or the fit is not increasing.
+ */
+int classifier_calibrate(struct classifier *c, const double *margin, const int *spam,
+    size_t n);
 
 /*
  * Learn one message.  Returns 1 when the model changed (ch filled), 0 when

@@ -6,6 +6,18 @@
  *   BAYES_HAM     spam probability <= bayes_ham_threshold:  -0.5 .. -4
  *   BAYES_UNSURE  in between, or fewer than bayes_min_learned messages of
  *                 a kind learned yet: 0, the reason says which
+ *
+ * The probability is the calibrated one (classifier.h: Platt scaling of
+ * the margin), and the grade follows its log-odds L, not the probability:
+ * evidence adds up in log-odds, and a probability flattens out near 1,
+ * where a grade linear in it would spend most of its range between 0.99
+ * and 0.999.  BAYES_SPAM is 0.5 + (L - Lt) points, Lt the log-odds of
+ * bayes_spam_threshold (one point per unit of log-odds), at most 8; so
+ * the classifier alone reaches the default tag score (5) at a calibrated
+ * probability of 0.9988 and needs the other checks below that, and it
+ * never quarantines alone (10).  BAYES_HAM is -(0.5 + (Lh - L) / 2), at
+ * most -4: half the slope, so that it takes strong ham evidence to cancel
+ * a phishing check.
  * No symbol at all while no model has been learned (sekisho learn).
  *
  * Options: bayes_enable, bayes_spam_threshold, bayes_ham_threshold,
@@ -40,6 +52,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -48,6 +61,10 @@
 
 #define AUTOLEARN_FLUSH_MS	60000
 #define AUTOLEARN_BATCH		200
+#define BAYES_SPAM_MAX		8.0
+#define BAYES_SPAM_SLOPE	1.0	/* points per unit of log-odds */
+#define BAYES_HAM_MAX		4.0
+#define BAYES_HAM_SLOPE		0.5
 
 static const struct symbol_def bayes_symbols[] = {
 	{ "BAYES_SPAM", 1.0, "the learning classifier says spam (graded, +0.5 to +8)" },
@@ -75,6 +92,13 @@ struct bayes {
 	struct pending *pending;
 	size_t npending;
 };
+
+/* The log-odds of a probability in (0, 1). */
+static double
+logit(double p)
+{
+	return log(p / (1.0 - p));
+}
 
 static int
 open_store(struct bayes *b)
@@ -282,7 +306,7 @@ bayes_scan(void *state, const struct scan_ctx *ctx, struct scan_result *r)
 	struct bayes *b = state;
 	struct tok_features f = { 0 };
 	const struct config *cfg;
-	double others, margin, p;
+	double others, margin, lo, p, s;
 	int64_t nspam, nham, now;
 	int learn = -1;
 
@@ -310,21 +334,22 @@ bayes_scan(void *state, const struct scan_ctx *ctx, struct scan_result *r)
 	nham = b->l->clf->nham;
 	tokenize_message(b->l->tk, ctx->msg, &f);
 	margin = classifier_margin(b->l->clf, &f);
+	lo = classifier_logodds(b->l->clf, margin);
 	pthread_rwlock_unlock(&b->lock);
-	p = classifier_prob(margin);
+	p = classifier_prob(lo);
 
 	if (nspam < cfg->bayes_min_learned || nham < cfg->bayes_min_learned) {
 		result_add_scored(r, "BAYES_UNSURE", 0.0,
 		    "still learning: %lld spam and %lld ham learned, %lld of each needed",
 		    (long long)nspam, (long long)nham, (long long)cfg->bayes_min_learned);
 	} else if (p >= cfg->bayes_spam_threshold) {
-		double s = 8.0 * (p - cfg->bayes_spam_threshold) / (1.0 - cfg->bayes_spam_threshold);
-		result_add_scored(r, "BAYES_SPAM", s < 0.5 ? 0.5 : s,
-		    "spam probability %.4f (margin %.2f)", p, margin);
+		s = 0.5 + BAYES_SPAM_SLOPE * (lo - logit(cfg->bayes_spam_threshold));
+		result_add_scored(r, "BAYES_SPAM", s < 0.5 ? 0.5 : s > BAYES_SPAM_MAX ?
+		    BAYES_SPAM_MAX : s, "spam probability %.4f (margin %.2f)", p, margin);
 	} else if (p <= cfg->bayes_ham_threshold) {
-		double s = 4.0 * (cfg->bayes_ham_threshold - p) / cfg->bayes_ham_threshold;
-		result_add_scored(r, "BAYES_HAM", s < 0.5 ? -0.5 : -s,
-		    "spam probability %.4f (margin %.2f)", p, margin);
+		s = 0.5 + BAYES_HAM_SLOPE * (logit(cfg->bayes_ham_threshold) - lo);
+		result_add_scored(r, "BAYES_HAM", s < 0.5 ? -0.5 : s > BAYES_HAM_MAX ?
+		    -BAYES_HAM_MAX : -s, "spam probability %.4f (margin %.2f)", p, margin);
 	} else {
 		result_add_scored(r, "BAYES_UNSURE", 0.0, "spam probability %.4f (margin %.2f)",
 		    p, margin);

@@ -140,13 +140,19 @@ phish_check_content(const struct phish_rules *pr, const struct scan_ctx *ctx,
 				if (claimed->own)
 					claimed = NULL;
 			}
+			/* not when the name is the sender's own ("Lockergnome Apple
+			 * Core" from lockergnome.com): the brand is its topic */
 			if (claimed == NULL && a->display != NULL) {
 				char *f = phish_fold(a->display);
+				const char *w = NULL;
 
-				if ((claimed = brandset_named(pr->brands, f, NULL)) != NULL ||
+				if (((claimed = brandset_named(pr->brands, f, &w)) != NULL ||
 				    (claimed = brandset_named_lookalike(pr->brands, a->display,
-				    NULL)) != NULL)
+				    &w)) != NULL) && (domset_has(pr->freemail, a->domain) ||
+				    !phish_name_names_sender(pr->brands, f, a->domain, w)))
 					how = "the display name";
+				else
+					claimed = NULL;
 				free(f);
 			}
 		}

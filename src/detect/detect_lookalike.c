@@ -29,6 +29,7 @@
 #include "message/message.h"
 #include "util/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <glib.h>
 #include <libpsl.h>
@@ -1116,4 +1117,37 @@ phish_known_tld(const char *host)
 	if (*tld == '\0')
 		return 0;
 	return psl_is_public_suffix2(psl, tld, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
+}
+
+int
+phish_name_names_sender(const struct brandset *bs, const char *folded, const char *domain,
+    const char *brand_word)
+{
+	char *reg, *label;
+	const char *p;
+	size_t ll;
+	int hit = 0;
+
+	if (folded == NULL || domain == NULL)
+		return 0;
+	reg = message_registrable_domain(domain);
+	if (reg == NULL)
+		return 0;
+	ll = strcspn(reg, ".");
+	label = xstrndup(reg, ll);
+	free(reg);
+	if (ll < 4 || (brand_word != NULL && *brand_word != '\0' &&
+	    strstr(label, brand_word) != NULL) || brandset_named(bs, label, NULL) != NULL ||
+	    brandset_named_lookalike(bs, label, NULL) != NULL) {
+		free(label);
+		return 0;
+	}
+	/* a word of the name, not part of an address or a domain written in
+	 * it ("Amazon.co.jp@jmmlm.com", "service@paypaI.com") */
+	for (p = folded; !hit && (p = strstr(p, label)) != NULL; p++)
+		hit = (p == folded || (!isalnum((unsigned char)p[-1]) && p[-1] != '@' &&
+		    p[-1] != '.')) && !isalnum((unsigned char)p[ll]) && p[ll] != '.' &&
+		    p[ll] != '@' && strchr(folded, '@') == NULL;
+	free(label);
+	return hit;
 }

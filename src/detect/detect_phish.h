@@ -135,6 +135,17 @@ const struct brand *brandset_named(const struct brandset *bs, const char *folded
 const struct brand *brandset_named_lookalike(const struct brandset *bs, const char *text,
     const char **word);
 
+/*
+ * Does a display name (folded) name the sender's own organisation?  The
+ * first label of the registrable domain of `domain`, 4 characters or more,
+ * naming no brand and not containing brand_word (the brand word the name
+ * matched; "myjcbs" holds "jcb"), as a word of the name: "Lockergnome
+ * Apple Core" from subscriptions@lockergnome.com.  A brand beside it is
+ * then the topic of a newsletter, not whom the mail claims to be.
+ */
+int phish_name_names_sender(const struct brandset *bs, const char *folded,
+    const char *domain, const char *brand_word);
+
 /* Is domain one of the brand's, or a subdomain of one, or the brand's name
  * under a country suffix (yahoo.com.au, google.de)? */
 int brand_owns(const struct brand *b, const char *domain);

@@ -176,9 +176,12 @@ display_checks(const struct phish_rules *pr, const struct scan_ctx *ctx, struct 
 			    shown, from->domain);
 		free(reg);
 	}
+	/* "Lockergnome Apple Core" from lockergnome.com: the name is the
+	 * sender's own, the brand its newsletter's topic */
 	if (shown == NULL && ((b = brandset_named(pr->brands, folded, &word)) != NULL ||
 	    (b = brandset_named_lookalike(pr->brands, from->display, &word)) != NULL) &&
-	    ((!brand_owns(b, fdom) && !brand_owns(b, from->domain)) ||
+	    ((!brand_owns(b, fdom) && !brand_owns(b, from->domain) &&
+	    !phish_name_names_sender(pr->brands, folded, from->domain, word)) ||
 	    domset_has(pr->freemail, from->domain))) {
 		result_add(r, "PHISH_FROM_NAME_BRAND", "the name says \"%s\" (%s), the mail is"
 		    " from %s", word, b->name, from->domain);

@@ -7,6 +7,8 @@
  *   b!:  punctuation and symbols of the body ("!", "$", "¥"), without pairs
  *   f: fn: From domain and display-name words; rt: Reply-To domain and
  *        whether it differs from From
+ *   al:  whether From's registrable domain is that of Return-Path (al:rp:),
+ *        of the Message-ID (al:mid:) and of a relay's name (al:rcv:)
  *   rn: rb: ri: r24:  Received "from" name, "by" name, IP and its /24
  *   hn:  names of the top-level header fields
  *   h:NAME:  words of the other header fields (To, Cc, List-Id, X-*, ...)
@@ -450,6 +452,57 @@ received_features(struct sink *s, const struct message *m)
 	featuref(s, "nrcvd", buf);
 }
 
+/* The registrable domain of the address in a header value, or NULL. */
+static char *
+header_domain(const char *v)
+{
+	const char *at, *e;
+	char *host, *reg;
+
+	if (v == NULL || (at = strrchr(v, '@')) == NULL)
+		return NULL;
+	at++;
+	e = at + strcspn(at, "> \t\r\n;");
+	if (e == at)
+		return NULL;
+	host = xstrndup(at, (size_t)(e - at));
+	reg = message_registrable_domain(host);
+	free(host);
+	return reg;
+}
+
+/* Whether the sender's domain agrees with the envelope, the relays and the
+ * Message-ID: "al:rp:same", "al:rcv:seen", "al:mid:other"... */
+static void
+alignment_features(struct sink *s, const struct message *m)
+{
+	char *from = NULL, *d;
+	int seen = 0;
+
+	for (size_t i = 0; i < m->nfrom && from == NULL; i++)
+		if (m->from[i].domain != NULL)
+			from = message_registrable_domain(m->from[i].domain);
+	if (from == NULL) {
+		featuref(s, "al", "nofrom");
+		return;
+	}
+	d = header_domain(message_header(m, "Return-Path"));
+	featuref(s, "al:rp", d == NULL ? "none" : util_strcasecmp(d, from) == 0 ? "same" : "other");
+	free(d);
+	d = header_domain(message_header(m, "Message-ID"));
+	featuref(s, "al:mid", d == NULL ? "none" : util_strcasecmp(d, from) == 0 ? "same" : "other");
+	free(d);
+	for (size_t i = 0; i < m->nreceived && i < MAX_RECEIVED && !seen; i++) {
+		const char *n = m->received[i].from_name;
+		size_t nl = n != NULL ? strlen(n) : 0, fl = strlen(from);
+
+		seen = nl >= fl && util_strcasecmp(n + nl - fl, from) == 0 &&
+		    (nl == fl || n[nl - fl - 1] == '.');
+	}
+	featuref(s, "al:rcv", seen ? "seen" : "unseen");
+	free(from);
+}
+
 /*
  * Header fields whose words are read as "h:NAME:word".  Those with features
  * of their own (Subject, From, Reply-To, Received, X-Mailer) are not read
@@ -604,6 +657,7 @@ message_features(struct sink *s, const struct message *m)
 	else
 		featuref(s, "s", "(none)");
 	address_features(s, m);
+	alignment_features(s, m);
 	header_features(s, m);
 	received_features(s, m);
 	part_features(s, m);

@@ -3,7 +3,9 @@
  * segmentation, NFKC, the feature table of a known message), the model
  * (learns a small synthetic set and separates it), persistence through the
  * store, "forget" undoing a learn bit for bit, relabelling, and the
- * detector (no model: no symbol; a trained one: graded symbols).
+ * detector (no model: no symbol; a trained one: graded symbols; the grade
+ * follows the calibrated log-odds), and the Platt calibration (recovers a
+ * known scaling, refuses what it cannot fit, reads models of format 1).
  *
  * Messages are filled by hand, except in test_corpus, which learns and
  * scores real mail of ../shared/corpus (skipped when it is not there).
@@ -14,6 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +186,7 @@ test_features(void **state)
 			"s:free", "s:money", "s2:1:free money",
 			"f:mail.example.com", "fn:bank", "fn:support",
 			"rt:other.example", "rt:(other)",
+			"al:rp:none", "al:mid:none", "al:rcv:seen",
 			"hn:x-mailer", "xm:mass mailer 2.0", "xm:mailer",
 			"rn:mx.example.com", "rb:gw.example.net", "ri:192.0.2.7", "r24:192.0.2",
 			"ct:text/plain", "cs:utf-8", "at:application/octet-stream",
@@ -390,7 +394,34 @@ test_save_load(void **state)
 	assert_memory_equal(d->w, c->w, ((size_t)1 << c->bits) * sizeof(*c->w));
 	assert_true(d->bias == c->bias && d->nham == c->nham && d->nspam == c->nspam);
 	assert_true(d->rate == c->rate && d->thick == c->thick);
+	assert_true(d->cal_a == CLF_CAL_A && d->cal_b == CLF_CAL_B && d->cal_n == CLF_CAL_N);
 	classifier_free(d);
+	/* A model of format 1 (no calibration): read, with the default scaling. */
+	{
+		size_t v1 = len - 24, hdr = 4 + 4 + 4 + TOK_KEY_SIZE + 48;
+		unsigned char *old = xmalloc(v1);
+
+		c->cal_a = 3.0;
+		free(blob);
+		blob = classifier_save(c, &len);
+		d = classifier_load(blob, len, err, sizeof(err));
+		assert_non_null(d);
+		assert_true(d->cal_a == 3.0);
+		classifier_free(d);
+		memcpy(old, blob, hdr);
+		memcpy(old + hdr, blob + hdr + 24, len - hdr - 24);
+		old[4] = 1;
+		d = classifier_load(old, v1, err, sizeof(err));
+		assert_non_null(d);
+		assert_true(d->cal_a == CLF_CAL_A && d->cal_b == CLF_CAL_B);
+		assert_memory_equal(d->w, c->w, ((size_t)1 << c->bits) * sizeof(*c->w));
+		assert_true(d->bias == c->bias && d->thick == c->thick);
+		classifier_free(d);
+		/* a format-2 length under a format-1 header is damaged */
+		old[4] = 2;
+		assert_null(classifier_load(old, v1, err, sizeof(err)));
+		free(old);
+	}
 	assert_null(classifier_load(blob, len - 1, err, sizeof(err)));
 	assert_non_null(strstr(err, "damaged"));
 	blob[0] = 'X';
@@ -468,6 +499,71 @@ learn_n(struct learner *l, unsigned from, unsigned to, const char *source)
 }
 
 /* Learn, save, reopen: the same model; records are kept per message. */
+/*
+ * Platt calibration: labels drawn from a known p = sigmoid(2m - 0.5) give
+ * back about A = 2, B = -0.5; too few of a label, or margins that rank
+ * spam below ham, are refused and leave the model as it was.
+ */
+static void
+test_calibrate(void **state)
+{
+	struct classifier *c = classifier_new(16);
+	size_t n = 20000;
+	double *m = xcalloc(n, sizeof(*m));
+	int *y = xcalloc(n, sizeof(*y));
+	uint64_t x = 88172645463325252ULL;
+
+	(void)state;
+	assert_true(c->cal_a == CLF_CAL_A && c->cal_b == CLF_CAL_B);
+	for (size_t i = 0; i < n; i++) {
+		double u;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		u = (double)(x >> 11) / 9007199254740992.0;
+		m[i] = -4.0 + 8.0 * (double)i / (double)n;
+		y[i] = u < classifier_prob(2.0 * m[i] - 0.5);
+	}
+	/* the default scaling: a model that learned nothing reads the raw
+	 * margin, one of half the fitted size half the scaling */
+	assert_true(classifier_logodds(c, 2.0) == 2.0);
+	c->nham = CLF_CAL_N / 2;
+	c->nspam = 0;
+	{
+		double t = (double)c->nham / CLF_CAL_N;
+
+		assert_true(fabs(classifier_logodds(c, 2.0) -
+		    ((1 + (CLF_CAL_A - 1) * t) * 2.0 + CLF_CAL_B * t)) < 1e-12);
+	}
+	c->nham = 2 * CLF_CAL_N;
+	assert_true(fabs(classifier_logodds(c, 2.0) - (CLF_CAL_A * 2.0 + CLF_CAL_B)) < 1e-12);
+	c->nham = 100;
+	/* a fitted scaling is the model's own: used in full at its size */
+	assert_int_equal(classifier_calibrate(c, m, y, n), 0);
+	assert_true(c->cal_n == 100);
+	assert_true(c->cal_a > 1.8 && c->cal_a < 2.2);
+	assert_true(c->cal_b > -0.7 && c->cal_b < -0.3);
+	assert_true(classifier_cal_prob(c, 0.25) > 0.45 && classifier_cal_prob(c, 0.25) < 0.55);
+	assert_true(classifier_logodds(c, 1.0) == c->cal_a + c->cal_b);
+
+	/* reversed ranking: refused, unchanged */
+	for (size_t i = 0; i < n; i++)
+		m[i] = -m[i];
+	c->cal_a = 1.5;
+	c->cal_b = 0.25;
+	assert_int_equal(classifier_calibrate(c, m, y, n), -1);
+	assert_true(c->cal_a == 1.5 && c->cal_b == 0.25);
+	/* nine spam: too few */
+	for (size_t i = 0; i < 100; i++)
+		y[i] = i < 9;
+	assert_int_equal(classifier_calibrate(c, m, y, 100), -1);
+	assert_true(c->cal_a == 1.5);
+	free(m);
+	free(y);
+	classifier_free(c);
+}
+
 static void
 test_persistence(void **state)
 {
@@ -691,6 +787,40 @@ test_detector(void **state)
 	}
 	assert_true(firm >= 14);
 	d->free(st);
+
+	/*
+	 * The grade follows the calibrated log-odds L: BAYES_SPAM is 0.5 + (L -
+	 * logit(0.9)), at most 8; BAYES_HAM -(0.5 + (logit(0.1) - L) / 2), at
+	 * least -4.  A flat scaling (A tiny) fixes L at B for every message.
+	 */
+	{
+		static const struct { double b; const char *name; double score; } g[] = {
+			{ 2.1972246 + 2.0, "BAYES_SPAM", 2.5 },
+			{ 2.1972246 + 4.5, "BAYES_SPAM", 5.0 },	/* alone: the tag score */
+			{ 2.1972246 + 30.0, "BAYES_SPAM", 8.0 },
+			{ 0.0, "BAYES_UNSURE", 0.0 },
+			{ -2.1972246 - 3.0, "BAYES_HAM", -2.0 },
+			{ -2.1972246 - 30.0, "BAYES_HAM", -4.0 },
+		};
+
+		for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
+			const struct symbol *y;
+
+			l->clf->cal_a = 1e-9;
+			l->clf->cal_b = g[i].b;
+			l->clf->cal_n = 1;	/* in full */
+			l->dirty = 1;
+			assert_int_equal(learner_save(l), 0);
+			assert_int_equal(d->init(fx->cfg, &st, err, sizeof(err)), 0);
+			scan_one(d, st, detect_scores(de), 1, 3000, &r);
+			y = sym(&r, "BAYES_");
+			assert_non_null(y);
+			assert_string_equal(y->name, g[i].name);
+			assert_true(y->score > g[i].score - 0.01 && y->score < g[i].score + 0.01);
+			scan_result_clear(&r);
+			d->free(st);
+		}
+	}
 	learner_free(l);
 	detect_free(de);
 }
@@ -861,7 +991,7 @@ test_corpus(void **state)
 		if (t[i].spam) {
 			ranksum += (double)i + 1;
 			nspam++;
-		} else if (classifier_prob(t[i].margin) >= 0.9) {
+		} else if (classifier_cal_prob(l->clf, t[i].margin) >= 0.9) {
 			fp++;
 		}
 	}
@@ -884,6 +1014,7 @@ main(void)
 		cmocka_unit_test(test_features),
 		cmocka_unit_test(test_learns_and_separates),
 		cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_calibrate),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forget_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detector, setup, teardown),

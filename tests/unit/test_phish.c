@@ -587,6 +587,16 @@ static const struct msg_case msg_cases[] = {
 	  "hello", "", "PHISH_FROM_NAME_BRAND", 0 },
 	{ "brand from its free-mail service", "", "Microsoft Support", "ms.help@outlook.com", "",
 	  "x", "hello", "PHISH_FROM_NAME_BRAND", "", 0 },
+	/* the name is the sender's own; the brand is its newsletter's topic */
+	{ "sender's own newsletter about a brand", "", "Lockergnome Apple Core",
+	  "subscriptions@lockergnome.com", "", "Tips",
+	  "<p><a href=\"http://www.lockergnome.com/a\">a</a> <a href=\"http://www.lockergnome.com/b\">"
+	  "b</a></p>", "", "PHISH_FROM_NAME_BRAND,PHISH_BRAND_OFFSITE", 0 },
+	{ "sender's name written as an address", "", "Amazon.co.jp@jmmlm.com", "info@jmmlm.com",
+	  "", "x", "<p><a href=\"http://jmmlm.com/a\">a</a></p>",
+	  "PHISH_FROM_NAME_BRAND,PHISH_BRAND_OFFSITE", "", 0 },
+	{ "sender's label holds the brand", "", "Applesupport Apple ID", "id@applesupport.com",
+	  "", "x", "hello", "PHISH_FROM_NAME_BRAND", "", 0 },
 	{ "display name shows another domain", "", "webmail.example.com Helpdesk",
 	  "back-up@example.org",
 	  "", "x", "hello", "PHISH_FROM_NAME_DOMAIN", "", 0 },

@@ -1,0 +1,71 @@
+#!/bin/sh
+# test_learn_calibrate.sh - "sekisho learn --calibrate": the probability
+# scale of the classifier is fitted on held-out labelled mail and stored
+# with the model; what cannot be fitted is refused and leaves the model as
+# it was.  Messages are generated here: spam about pills and prizes, ham
+# about meetings and builds, each with a few words of its own.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$SEKISHO" ] || skip "no $SEKISHO"
+S="$SEKISHO -o state_dir=$T/state"
+
+# mk DIR KIND N: N messages of one kind
+mk() {
+	mkdir -p "$1"
+	i=0
+	while [ $i -lt "$3" ]; do
+		if [ "$2" = spam ]; then
+			words="cheap pills prize winner claim now offer casino bonus"
+			from="promo$i@offers$((i % 7)).example.net"
+		else
+			words="meeting agenda build release review patch minutes schedule"
+			from="dev$((i % 5))@team.example.org"
+		fi
+		printf 'From: %s\nTo: user@example.org\nSubject: %s %s\nMessage-ID: <%s%d@x>\n\n%s w%d%s x%d\n' \
+		    "$from" "$2" "$i" "$2" "$i" "$words" "$i" "$2" "$((i * 7 % 13))" >"$1/$2-$i.eml"
+		i=$((i + 1))
+	done
+}
+mk "$T/learn" spam 40
+mk "$T/learn" ham 40
+mk "$T/held" spam 30
+mk "$T/held" ham 30
+for f in "$T"/learn/*.eml; do
+	case $f in *spam-*) echo "spam	$f" ;; *) echo "ham	$f" ;; esac
+done >"$T/learn.tsv"
+for f in "$T"/held/*.eml; do
+	case $f in *spam-*) echo "spam	$f" ;; *) echo "ham	$f" ;; esac
+done >"$T/held.tsv"
+head -5 "$T/held.tsv" >"$T/few.tsv"
+
+$S learn --list "$T/learn.tsv" >"$T/learn.log" 2>&1 || fail "learn failed"
+$S learn --stats >"$T/stats0.log" 2>&1
+check "a new model carries the default scaling" grep -q "calibration 1.780 \* margin -0.230" "$T/stats0.log"
+
+$S learn --calibrate --list "$T/few.tsv" >"$T/few.log" 2>&1
+rc=$?
+check "five messages are too few: refused" sh -c "[ $rc = 1 ] && grep -q 'cannot calibrate' '$T/few.log'"
+$S learn --stats >"$T/stats1.log" 2>&1
+check "a refused fit leaves the model as it was" cmp -s "$T/stats0.log" "$T/stats1.log"
+
+$S learn --calibrate --list "$T/held.tsv" >"$T/cal.log" 2>&1 || fail "calibrate failed: $(cat "$T/cal.log")"
+check "the fit is printed" grep -q "^calibration: p = sigmoid(" "$T/cal.log"
+$S learn --stats >"$T/stats2.log" 2>&1
+check "the fit is stored with the model" sh -c "! cmp -s '$T/stats0.log' '$T/stats2.log' &&
+    grep -q 'calibration' '$T/stats2.log'"
+# the stored A, B are those printed
+a=$(sed -n 's/^calibration: p = sigmoid(\([0-9.]*\) \* margin \([-+][0-9.]*\)).*/\1/p' "$T/cal.log")
+check "the stored slope is the fitted one ($a)" grep -q "calibration $(printf '%.3f' "$a") " "$T/stats2.log"
+
+# classify prints the calibrated probability: spam high, ham low
+$S learn --classify --list "$T/held.tsv" >"$T/cls.out" 2>/dev/null
+check "held-out spam scores above held-out ham" awk -F'\t' '
+    $1 == "spam" && $3 > maxs { maxs = $3 } $1 == "spam" && (mins == "" || $3 < mins) { mins = $3 }
+    $1 == "ham" && $3 > maxh { maxh = $3 }
+    END { exit !(mins > maxh) }' "$T/cls.out"
+
+$S learn --calibrate "$T/held/spam-1.eml" >/dev/null 2>&1
+rc=$?
+check "--calibrate needs a labelled --list (usage)" [ "$rc" = 2 ]
+
+finish
