@@ -46,6 +46,14 @@ struct store;
 /* Open (and create or migrate) the SQLite database at path. NULL + err. */
 struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
+/*
+ * Relaxed durability for this connection only (synchronous=NORMAL): its
+ * commits are appended to the WAL without an fsync of their own, so the
+ * database stays consistent but the last commits before a power loss may
+ * be lost.  For telemetry written at a high rate (login events), never for
+ * mail: the queue's connections keep synchronous=FULL.  0 or -1.
+ */
+int store_relaxed(struct store *st);
 const char *store_errmsg(struct store *st);
 
 int store_begin(struct store *st);

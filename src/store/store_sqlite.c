@@ -832,6 +832,12 @@ store_close(struct store *st)
 	free(st);
 }
 
+int
+store_relaxed(struct store *st)
+{
+	return exec_sql(st, "PRAGMA synchronous = NORMAL", "synchronous");
+}
+
 const char *
 store_errmsg(struct store *st)
 {
