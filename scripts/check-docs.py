@@ -6,9 +6,11 @@
 # Fails (exit 1, one line per problem) when a relative link in README.md or
 # docs/*.md (also docs/*/*.md) points at a file that does not exist, or when
 # docs/configuration.md describes an option that src/util/config.c does not
-# have, or has one it does not describe.  Links to web addresses, mail
-# addresses and anchors within the same page are not checked; a link
-# "page.md#part" is checked for page.md only.
+# have, or has one it does not describe.  Links to web addresses and mail
+# addresses are not checked.  An anchor ("page.md#part", "#part") must be
+# the slug of a heading of that page, made as GitHub makes it: lower case,
+# every character but letters, digits, "_", "-" and spaces dropped, spaces
+# turned into "-", "-1", "-2"... added to repeated ones.
 #
 # With --sekisho, the commands the quick start and README.md show are
 # checked too: every ```conf block of docs/quickstart.md must pass
@@ -41,6 +43,24 @@ def pages():
                 yield os.path.join(root, f)
 
 
+def slugs(path):
+    out, seen, infence = set(), {}, False
+    with open(path, encoding="utf-8") as fp:
+        for line in fp:
+            if FENCE.match(line):
+                infence = not infence
+                continue
+            m = None if infence else re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+            if not m:
+                continue
+            text = re.sub(r"[`*]|\[([^\]]*)\]\([^)]*\)", lambda x: x.group(1) or "", m.group(1))
+            slug = re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+            n = seen.get(slug, 0)
+            seen[slug] = n + 1
+            out.add(slug if n == 0 else "%s-%d" % (slug, n))
+    return out
+
+
 def check_links(path):
     infence = False
     with open(path, encoding="utf-8") as fp:
@@ -54,12 +74,17 @@ def check_links(path):
             line = re.sub(r"`[^`]*`", "", line)
             for m in LINK.finditer(line):
                 target = m.group(1)
-                if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith("#"):
+                if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
                     continue
-                target = target.split("#", 1)[0].split("?", 1)[0]
-                full = os.path.normpath(os.path.join(os.path.dirname(path), target))
+                target, _, frag = target.partition("#")
+                target = target.split("?", 1)[0]
+                full = os.path.normpath(os.path.join(os.path.dirname(path), target)) \
+                    if target else path
                 if not os.path.exists(full):
                     problems.append("%s:%d: broken link %s" %
+                                    (os.path.relpath(path, src), n, m.group(1)))
+                elif frag and full.endswith(".md") and frag not in slugs(full):
+                    problems.append("%s:%d: broken anchor %s" %
                                     (os.path.relpath(path, src), n, m.group(1)))
 
 

@@ -38,6 +38,17 @@ case $out in
 *) echo "# $out"; fail "a broken link is reported" ;;
 esac
 
+printf '\nSee [a part](policy.md#no-such-part) and [this](#actions--アクション).\n' >>"$T/copy/docs/index.md"
+out=$(python3 "$CHECK" "$T/copy" 2>&1)
+case $out in
+*"docs/index.md:"*"broken anchor policy.md#no-such-part"*"broken anchor #actions--アクション"*)
+	ok "broken anchors are reported" ;;
+*) echo "# $out"; fail "broken anchors are reported" ;;
+esac
+cp "$SRC/docs/architecture.md" "$T/copy/docs/architecture.md"
+printf '\nSee [actions](policy.md#actions--アクション).\n' >"$T/copy/docs/index.md"
+python3 "$CHECK" "$T/copy" >/dev/null 2>&1 && ok "a good anchor passes" || fail "a good anchor passes"
+
 printf '| `no_such_option` | `1` | made up | 架空 |\n' >>"$T/copy/docs/configuration.md"
 out=$(python3 "$CHECK" "$T/copy" 2>&1)
 case $out in
