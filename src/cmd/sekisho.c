@@ -52,6 +52,7 @@ static const char usage[] =
     "  incident open USER | list | show ID | step ID N done [--note T] | close ID\n"
     "  account list-locks | lock LOGIN [--reason T] [--for 2h] | unlock LOGIN\n"
     "          | alerts [--all] [--ack ID] | logins [LOGIN]   login locks, alerts, history\n"
+    "          | suspended | resume LOGIN   accounts suspended for sending (takeover)\n"
     "  console-user add NAME --role admin|approver|user [--email ADDR] [--lang ja|en]\n"
     "                        add a console user; password on stdin; prints the TOTP secret\n"
     "  console-user list | delete NAME | totp-reset NAME\n"
