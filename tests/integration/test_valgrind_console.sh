@@ -8,8 +8,9 @@
 #    file); the other GET endpoints; /metrics
 #  - the hold, approval and outcome notices; a hold notice's /link (GET
 #    shows, POST cancels)
+#  - the API's error answers, users, logout, a static file
 #  - a restart: the quarantine digest tick sends the digest; its /link
-#    (GET, POST release)
+#    (GET, POST release); an attachment sent as a ZIP with a password mail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vg_lib.sh"
 
@@ -90,6 +91,9 @@ printf 'quote\n' >"$T/quote.pdf"
 send_out h1 taro@sekisho.test bob@partner.example
 send_out h2 taro@sekisho.test bob@partner.example
 send_out e1 taro@sekisho.test bob@partner.example "$T/quote.pdf"
+send_out e2 taro@sekisho.test bob@partner.example "$T/quote.pdf"
+send_out h3 taro@sekisho.test bob@partner.example
+quarantine_mail q3
 
 # ---- the API ----
 st=$(req POST /api/v1/login "{\"username\":\"admin\",\"password\":\"correct horse battery\",\"totp\":\"$(oathtool --totp -b "$SECRET")\"}")
@@ -97,10 +101,17 @@ st=$(req POST /api/v1/login "{\"username\":\"admin\",\"password\":\"correct hors
 jq -r .csrf "$T/body" >"$T/csrf"
 ok "login with password and TOTP"
 qcount() {
-	[ "$(req GET /api/v1/quarantine)" = 200 ] && jq -e '.total == 2' "$T/body" >/dev/null
+	[ "$(req GET /api/v1/quarantine)" = 200 ] && jq -e '.total == 3' "$T/body" >/dev/null
 }
-wait_for 60 qcount || fail "the two mails are not quarantined: $(cat "$T/body")"
+wait_for 60 qcount || fail "the three mails are not quarantined: $(cat "$T/body")"
 QID=$(jq -r '.items[] | select(.subject == "offer q1") | .id' "$T/body")
+Q3=$(jq -r '.items[] | select(.subject == "offer q3") | .id' "$T/body")
+st=$(req GET "/api/v1/quarantine?q=offer&symbol=HDR_MISSING_DATE&rcpt=alice&limit=2&offset=1")
+check "quarantine list with filters" [ "$st" = 200 ]
+st=$(req POST "/api/v1/quarantine/$Q3/learn" '{"label":"spam"}')
+check "quarantine learn" [ "$st" = 200 ]
+st=$(req POST "/api/v1/quarantine/$Q3/delete")
+check "quarantine delete" [ "$st" = 200 ]
 st=$(req GET "/api/v1/quarantine/$QID")
 check "quarantine preview" sh -c "[ $st = 200 ] && jq -e '.rcpts == [\"alice@sekisho.test\"]' '$T/body' >/dev/null"
 st=$(req POST "/api/v1/quarantine/$QID/release")
@@ -116,7 +127,10 @@ wait_for 60 sh -c "[ \"\$(ls '$SINK/taro@sekisho.test/new' 2>/dev/null | wc -l)\
 H1=$(hid h1)
 H2=$(hid h2)
 E1=$(hid e1)
-[ -n "$H1" ] && [ -n "$H2" ] && [ -n "$E1" ] || fail "holds: $(cat "$T/body")"
+E2=$(hid e2)
+H3=$(hid h3)
+[ -n "$H1" ] && [ -n "$H2" ] && [ -n "$H3" ] && [ -n "$E1" ] && [ -n "$E2" ] ||
+	fail "holds: $(cat "$T/body")"
 ok "the holds are listed"
 st=$(req GET "/api/v1/holds/$H1")
 check "a hold's detail" [ "$st" = 200 ]
@@ -127,6 +141,10 @@ st=$(req GET /api/v1/approvals)
 check "the approval list has e1" sh -c "[ $st = 200 ] && grep -q '$E1' '$T/body'"
 st=$(req POST "/api/v1/approvals/$E1/approve" '{"comment":"確認済み"}')
 check "approve" [ "$st" = 200 ]
+st=$(req POST "/api/v1/approvals/$E2/reject" '{"comment":"宛先が違います"}')
+check "reject" [ "$st" = 200 ]
+st=$(req POST "/api/v1/holds/$H3/cancel" '{}')
+check "hold cancel" [ "$st" = 200 ]
 wait_for 30 arrived e1 bob@partner.example || fail "the approved mail did not arrive"
 DL=$(texts "$SINK/bob@partner.example/new" | grep -Eo "$BASE/dl/[A-Za-z0-9_-]{43}" | head -1)
 [ -n "$DL" ] || fail "the approved mail has no download link"
@@ -142,6 +160,22 @@ for p in /api/v1/me /api/v1/messages /api/v1/stats /api/v1/audit /api/v1/users \
 	[ "$st" = 200 ] || fail "GET $p answered $st"
 done
 ok "the other GET endpoints answer"
+for p in "GET /api/v1/quarantine/nonexistent" "GET /api/v1/holds/nonexistent" \
+	"POST /api/v1/holds/$H3/release" "GET /api/v1/quarantine?limit=0" \
+	"GET /api/v1/holds?state=bogus" "GET /api/v1/nothing" "POST /api/v1/users"; do
+	# shellcheck disable=SC2086 # method and path
+	st=$(req $p '{"name":1}')
+	case $st in 4??) ;; *) fail "$p answered $st" ;; esac
+done
+ok "the error answers (400, 404, 409)"
+st=$(req POST /api/v1/users '{"name":"carol","password":"another long one","role":"user","email":"carol@sekisho.test","lang":"ja"}')
+check "POST /users" [ "$st" = 201 ]
+st=$(req DELETE /api/v1/users/carol)
+check "DELETE /users/NAME" [ "$st" = 204 ]
+st=$(req PUT /api/v1/me '{"lang":"en"}')
+check "PUT /me" [ "$st" = 200 ]
+check "a static file" sh -c "curl -s --max-time 30 -o /dev/null -w '%{http_code}' '$BASE/quarantine/x' | grep -q '^[24]'"
+curl -s --max-time 30 -o /dev/null --path-as-is "$BASE/../../etc/passwd"
 check "/metrics" sh -c "curl -s --max-time 30 '$BASE/metrics' | grep -q '^sekisho_received_total'"
 
 # ---- a hold notice's link ----
@@ -154,13 +188,24 @@ curl -s --max-time 30 -d action=cancel "$BASE/link/$TOK" >/dev/null
 wait_for 20 sh -c "'$SEKISHO' -o state_dir='$T/state' hold list --all | grep '$H2' | grep -q cancel" ||
 	fail "POST /link did not cancel h2"
 ok "POST /link cancels the hold"
+st=$(req POST /api/v1/logout)
+check "logout" [ "$st" = 204 ]
+st=$(req GET /api/v1/me)
+check "no session after the logout" [ "$st" = 401 ]
 vg_stop_sekishod
 ok "valgrind: the console run is clean"
 
 # ---- the digest tick and its link ----
 # shellcheck disable=SC2086
-vg_start_sekishod $COMMON -o quarantine_digest=yes -o quarantine_digest_time=00:00
+vg_start_sekishod $COMMON -o quarantine_digest=yes -o quarantine_digest_time=00:00 \
+	-o hold_time=0 -o approval_threshold=0 -o attachment_protection=zip
 wait_port "$HP" 60 || fail "the console did not start again"
+send_out z1 taro@sekisho.test dave@partner.example "$T/quote.pdf"
+wait_for 30 arrived z1 dave@partner.example || fail "z1 not delivered"
+check "zip mode: the mail carries the ZIP" grep -lqs 'attachments.zip' "$SINK/dave@partner.example/new/"*
+wait_for 30 sh -c "grep -lqs 'X-Sekisho-Notice: attach_password' '$SINK/taro@sekisho.test/new/'*" ||
+	fail "zip mode: no password mail"
+ok "zip mode: the password mail"
 wait_for 60 sh -c "grep -lqs 'X-Sekisho-Notice: digest' '$SINK/alice@sekisho.test/new/'*" ||
 	fail "no digest from the tick"
 ok "the digest tick sent the digest"
