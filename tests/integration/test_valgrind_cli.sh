@@ -5,7 +5,8 @@
 # (held, approval and quarantined mail, download links): console-user add,
 # directory import, password check, audit sieve, hold release and link,
 # approval list and approve, attachment show, quarantine digest, account
-# lock and alerts, incident open and step --preview.  The other
+# lock and alerts, incident open and step --preview, scan, learn, config
+# check.  The other
 # subcommands run without valgrind (under a minute in all).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vg_lib.sh"
@@ -59,6 +60,13 @@ vg_cli -o sieve_dir="$T/sieve" -o local_domains=sekisho.test audit sieve --json
 grep -q 'me@gmail.example' "$T/cli.out" || fail "audit sieve: $(cat "$T/cli.out" "$T/cli.err")"
 cli -o sieve_dir="$T/sieve" -o local_domains=sekisho.test audit sieve --user taro
 ok "audit sieve"
+
+# scan, learn and config: the analysis and the classifier offline
+printf 'From: <a@example.org>\r\nTo: <b@sekisho.test>\r\nSubject: win money now\r\nMessage-ID: <s1@test>\r\n\r\nclick http://203.0.113.5/win now\r\n' >"$T/s1.eml"
+vg_cli scan "$T/s1.eml" || [ $? -lt 99 ] || fail "scan"
+vg_cli learn --spam "$T/s1.eml" || fail "learn --spam"
+vg_cli config check || fail "config check"
+ok "scan, learn, config check"
 
 # ---- a daemon (plain, not under valgrind) makes the state ----
 start_sekishod -o network_checks=no -o bayes_enable=no -o local_domains=sekisho.test \
