@@ -4,6 +4,7 @@
 # SEKISHO_VALGRIND_BUILD:
 #  - the Dovecot auth policy protocol (curl): allow and report, failures
 #    that give delays, then a lock; the alert mails to the admin and user
+#  - failed logins in a mail log (auth_log_files) lock another account
 #  - the Postfix policy protocol (a small python client on one
 #    connection): DUNNO, the per-user limit's DEFER, the locked account's
 #    REJECT
@@ -22,6 +23,7 @@ JOURNAL=$T/journal.txt
 POL=$(free_port)
 PPOL=$(free_port)
 : >"$JOURNAL"
+: >"$T/mail.log"
 
 # shellcheck disable=SC2016 # the command is run by sekishod
 vg_start_sekishod -o network_checks=no -o local_domains=sekisho.test \
@@ -29,17 +31,21 @@ vg_start_sekishod -o network_checks=no -o local_domains=sekisho.test \
 	-o login_delay_after=2 -o login_lock_failures=5 -o login_ip_refuse_failures=100 \
 	-o alert_admins=sec@sekisho.test -o policy_user_messages=2 \
 	-o auth_log_journal=yes -o "auth_log_journal_command=tail -n 0 -F $JOURNAL" \
-	-o takeover_risky_failures=3
+	-o takeover_risky_failures=3 -o auth_log_files="$T/mail.log" \
+	-o "auth_policy_api_header=X-API-Key: it-secret"
 wait_port "$POL" 60 || fail "the auth policy server did not start"
 wait_port "$PPOL" 60 || fail "the policy server did not start"
 
 # ---- Dovecot's auth policy ----
 # pol COMMAND LOGIN REMOTE SUCCESS: the answer's body
 pol() {
-	curl -s --max-time 60 -X POST -H 'Content-Type: application/json' \
+	curl -s --max-time 60 -X POST -H 'Content-Type: application/json' -H 'X-API-Key: it-secret' \
 		--data "{\"login\":\"$2\",\"remote\":\"$3\",\"pwhash\":\"ab12\",\"protocol\":\"imap\",\"session_id\":\"s$(date +%N)$2\",\"success\":$4,\"policy_reject\":false,\"tls\":false}" \
 		"http://127.0.0.1:$POL/?command=$1"
 }
+st=$(curl -s --max-time 60 -o /dev/null -w '%{http_code}' -X POST --data '{"login":"x"}' \
+	"http://127.0.0.1:$POL/?command=allow")
+check "a request without the API header is refused ($st)" [ "$st" = 401 ]
 check "allow for a good login is status 0" sh -c "[ '$(pol allow hanako 198.51.100.4 true)' = '{\"status\":0,\"msg\":\"\"}' ]"
 pol report hanako 198.51.100.4 true >/dev/null
 i=1
@@ -57,7 +63,18 @@ a=$(pol allow alice 203.0.113.9 false)
 check "a locked account is refused ($a)" sh -c "echo '$a' | grep -q '\"status\":-'"
 wait_for 60 sh -c "[ -n \"\$(ls '$SINK/sec@sekisho.test/new' 2>/dev/null)\" ]" ||
 	fail "no alert mail to the admin"
-ok "the lock sent the alert mail"
+wait_for 60 sh -c "[ -n \"\$(ls '$SINK/alice@sekisho.test/new' 2>/dev/null)\" ]" ||
+	fail "no alert mail to the user"
+ok "the lock sent the alert mails to the admin and the user"
+
+# ---- the mail log source ----
+for i in 1 2 3 4 5; do
+	printf '%s mx dovecot: imap-login: Disconnected (auth failed, 1 attempts in 4 secs): user=<carol>, method=PLAIN, rip=198.51.100.4, lip=192.0.2.1, session=<x>\n' \
+		"$(date '+%b %e %T')" >>"$T/mail.log"
+done
+wait_for 60 sh -c "'$SEKISHO' -o state_dir='$T/state' account list-locks | grep -q '^carol '" ||
+	fail "the failures in the mail log did not lock carol"
+ok "failures read from auth_log_files lock carol"
 
 # ---- Postfix's policy protocol ----
 python3 - "$PPOL" >"$T/ppol.out" <<'PY' || fail "the policy client failed"
@@ -80,11 +97,11 @@ def ask(user, rcpt):
         ans.append(line.decode().strip())
     print(user, rcpt, " ".join(ans))
 for i in range(4):
-    ask("carol", "x%d@partner.example" % i)
+    ask("dave", "x%d@partner.example" % i)
 ask("alice", "y@partner.example")
 PY
-check "an ordinary request is DUNNO" grep -q '^carol x0@partner.example action=DUNNO' "$T/ppol.out"
-check "over policy_user_messages is deferred (450)" grep -q '^carol x3@partner.example action=450 4.7.1' "$T/ppol.out"
+check "an ordinary request is DUNNO" grep -q '^dave x0@partner.example action=DUNNO' "$T/ppol.out"
+check "over policy_user_messages is deferred (450)" grep -q '^dave x3@partner.example action=450 4.7.1' "$T/ppol.out"
 check "the locked account is REJECTed" grep -q '^alice y@partner.example action=REJECT' "$T/ppol.out"
 
 # ---- a takeover ----
