@@ -46,6 +46,18 @@ pol() {
 st=$(curl -s --max-time 60 -o /dev/null -w '%{http_code}' -X POST --data '{"login":"x"}' \
 	"http://127.0.0.1:$POL/?command=allow")
 check "a request without the API header is refused ($st)" [ "$st" = 401 ]
+# malformed requests: each is answered (or the connection closed), nothing leaks
+for body in '' '{' '[]' '{"login":1}' '{"login":"a","remote":"not-an-ip"}' \
+	"{\"login\":\"$(head -c 5000 /dev/zero | tr '\0' a)\",\"remote\":\"192.0.2.1\"}"; do
+	curl -s --max-time 60 -o /dev/null -X POST -H 'X-API-Key: it-secret' --data "$body" \
+		"http://127.0.0.1:$POL/?command=allow"
+	curl -s --max-time 60 -o /dev/null -X POST -H 'X-API-Key: it-secret' --data "$body" \
+		"http://127.0.0.1:$POL/?command=report"
+done
+curl -s --max-time 60 -o /dev/null -X POST -H 'X-API-Key: it-secret' --data '{}' \
+	"http://127.0.0.1:$POL/?command=bogus"
+curl -s --max-time 60 -o /dev/null -H 'X-API-Key: it-secret' "http://127.0.0.1:$POL/?command=allow"
+ok "malformed auth policy requests are answered"
 check "allow for a good login is status 0" sh -c "[ '$(pol allow hanako 198.51.100.4 true)' = '{\"status\":0,\"msg\":\"\"}' ]"
 pol report hanako 198.51.100.4 true >/dev/null
 i=1
@@ -98,10 +110,27 @@ def ask(user, rcpt):
     print(user, rcpt, " ".join(ans))
 for i in range(4):
     ask("dave", "x%d@partner.example" % i)
+# not a RCPT request, an unknown attribute, then a connection that ends
+# in the middle of a request and one with an overlong line
+f.write(b"request=smtpd_access_policy\nprotocol_state=DATA\nfoo=bar\n\n")
+f.flush()
+print("data", f.readline().decode().strip())
+f.readline()
+for junk in (b"request=smtpd_access_policy\nsasl_username=eve", b"noequals\n\n",
+             b"x=" + b"y" * 70000 + b"\n\n"):
+    t = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+    t.sendall(junk)
+    t.shutdown(socket.SHUT_WR)
+    try:
+        t.recv(100)
+    except OSError:
+        pass
+    t.close()
 ask("alice", "y@partner.example")
 PY
 check "an ordinary request is DUNNO" grep -q '^dave x0@partner.example action=DUNNO' "$T/ppol.out"
 check "over policy_user_messages is deferred (450)" grep -q '^dave x3@partner.example action=450 4.7.1' "$T/ppol.out"
+check "a request outside RCPT is DUNNO" grep -q '^data action=DUNNO' "$T/ppol.out"
 check "the locked account is REJECTed" grep -q '^alice y@partner.example action=REJECT' "$T/ppol.out"
 
 # ---- a takeover ----

@@ -96,6 +96,16 @@ send_out h3 taro@sekisho.test bob@partner.example
 quarantine_mail q3
 
 # ---- the API ----
+for body in '' '{' '{"username":"admin"}' '{"username":"admin","password":"wrong password","totp":"000000"}' \
+	'{"username":"nobody","password":"x","totp":"1"}' '{"username":["a"],"password":{},"totp":1}'; do
+	curl -s --max-time 60 -o /dev/null -H 'Content-Type: application/json' --data "$body" \
+		"$BASE/api/v1/login"
+done
+curl -s --max-time 60 -o /dev/null -b 'sekisho_session=0123456789abcdef' "$BASE/api/v1/me"
+{ printf '{"username":"'; head -c 300000 /dev/zero | tr '\0' a; printf '"}'; } >"$T/big.json"
+curl -s --max-time 60 -o /dev/null -H 'Content-Type: application/json' --data @"$T/big.json" \
+	"$BASE/api/v1/login"
+ok "malformed logins are answered"
 st=$(req POST /api/v1/login "{\"username\":\"admin\",\"password\":\"correct horse battery\",\"totp\":\"$(oathtool --totp -b "$SECRET")\"}")
 [ "$st" = 200 ] || fail "login: $st $(cat "$T/body")"
 jq -r .csrf "$T/body" >"$T/csrf"
