@@ -4,6 +4,7 @@
 # SEKISHO_VALGRIND_BUILD:
 #  - the Dovecot auth policy protocol (curl): allow and report, failures
 #    that give delays, then a lock; the alert mails to the admin and user
+#  - with a GeoIP database (tests/data/make_geo_mmdb.pl): impossible travel
 #  - failed logins in a mail log (auth_log_files) lock another account
 #  - the Postfix policy protocol (a small python client on one
 #    connection): DUNNO, the per-user limit's DEFER, the locked account's
@@ -25,8 +26,14 @@ PPOL=$(free_port)
 : >"$JOURNAL"
 : >"$T/mail.log"
 
-# shellcheck disable=SC2016 # the command is run by sekishod
-vg_start_sekishod -o network_checks=no -o local_domains=sekisho.test \
+GEO=""
+if perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null &&
+	perl "$SRC/tests/data/make_geo_mmdb.pl" "$T/geo.mmdb"; then
+	GEO="-o geoip_db=$T/geo.mmdb"
+fi
+
+# shellcheck disable=SC2016,SC2086 # the command is run by sekishod; GEO
+vg_start_sekishod $GEO -o network_checks=no -o local_domains=sekisho.test \
 	-o auth_policy_listen=127.0.0.1:"$POL" -o policy_listen=127.0.0.1:"$PPOL" \
 	-o login_delay_after=2 -o login_lock_failures=5 -o login_ip_refuse_failures=100 \
 	-o alert_admins=sec@sekisho.test -o policy_user_messages=2 \
@@ -60,6 +67,14 @@ curl -s --max-time 60 -o /dev/null -H 'X-API-Key: it-secret' "http://127.0.0.1:$
 ok "malformed auth policy requests are answered"
 check "allow for a good login is status 0" sh -c "[ '$(pol allow hanako 198.51.100.4 true)' = '{\"status\":0,\"msg\":\"\"}' ]"
 pol report hanako 198.51.100.4 true >/dev/null
+if [ -n "$GEO" ]; then
+	# Osaka, then New York at once: a new country and impossible travel
+	pol allow hanako 203.0.113.40 true >/dev/null
+	pol report hanako 203.0.113.40 true >/dev/null
+	wait_for 30 sh -c "'$SEKISHO' -o state_dir='$T/state' account alerts --all | grep -q 'impossible_travel'" ||
+		fail "no impossible_travel alert from the GeoIP database"
+	ok "GeoIP: impossible travel is noticed"
+fi
 i=1
 delayed=0
 while [ $i -le 6 ]; do
