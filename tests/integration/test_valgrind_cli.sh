@@ -141,6 +141,8 @@ vg_cli account alerts --all || fail "account alerts"
 cli account logins || fail "account logins"
 cli account suspended || fail "account suspended"
 ok "account lock, list-locks, unlock, alerts, logins, suspended"
+command -v sqlite3 >/dev/null &&
+	sqlite3 "$T/state/sekisho.db" "INSERT INTO user_contacts VALUES ('hanako@sekisho.test', 'kenji@torihiki.co.jp', 0, 0, 5); INSERT INTO user_contacts VALUES ('hanako@sekisho.test', 'bob@partner.example', 0, 0, 3);"
 vg_cli incident open hanako@sekisho.test --notice-dir - --json || fail "incident open"
 ID=$(sed -n 's/.*"id": *\([0-9]*\).*/\1/p' "$T/cli.out" | head -1)
 [ -n "$ID" ] || fail "incident open printed no id: $(head -5 "$T/cli.out")"
@@ -150,7 +152,7 @@ cli incident step "$ID" 3 --dry-run || fail "incident step --dry-run"
 vg_cli incident step "$ID" 3 --preview || fail "incident step --preview"
 cli password status hanako@sekisho.test || fail "password status"
 cli incident close "$ID" || fail "incident close"
-ok "incident open, list, show, step (dry run, preview), close; password status"
+ok "incident open, list, show, step (dry run, preview), --send, close; password status"
 
 stop_sekishod
 finish

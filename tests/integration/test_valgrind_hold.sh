@@ -7,7 +7,8 @@
 #  - the sender's confirmation tier: the confirm notice, its /link (POST
 #    confirm); the mail leaves with a download link and a code mail; the
 #    /dl page asks for the code, a wrong code is refused, the right one
-#    downloads; the sender's revoke link (GET asks, POST revokes)
+#    downloads; the sender's revoke link (GET asks, POST revokes); the
+#    console speaks TLS (console_tls)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vg_lib.sh"
 
@@ -17,7 +18,9 @@ done
 
 SINK=$T/state/sink
 HP=$(free_port)
-BASE=http://127.0.0.1:$HP
+BASE=https://127.0.0.1:$HP
+# the console of the second run speaks TLS (self-signed: curl -k)
+make_cert
 mkdir -p "$T/state"
 cat >"$T/dir.csv" <<'EOF'
 type,address,name,department,approvers,language,hold_minutes,delegate,members
@@ -78,15 +81,16 @@ ok "valgrind: the timed run is clean"
 vg_start_sekishod -o network_checks=no -o bayes_enable=no -o local_domains=sekisho.test \
 	-o console_listen=127.0.0.1:"$HP" -o console_url="$BASE" \
 	-o approval_rules=OUT_EXTERNAL_ATTACHMENT:5 -o approval_threshold=10 -o confirm_threshold=5 \
-	-o attachment_protection=link -o attachment_link_code=yes
+	-o attachment_protection=link -o attachment_link_code=yes -o console_tls=yes \
+	-o tls_cert_file="$T/tls.crt" -o tls_key_file="$T/tls.key"
 wait_port "$HP" 60 || fail "the console did not start"
 send_out m1 "$T/quote.pdf"
 wait_for 60 has_notice confirm taro@sekisho.test || fail "no confirmation request"
 CONFIRM=$(notice confirm taro@sekisho.test | grep -Eo "/link/[A-Za-z0-9_-]{43}\?action=confirm" | head -1)
 [ -n "$CONFIRM" ] || fail "the confirmation request has no link"
 TOK=$(echo "$CONFIRM" | sed 's,.*/link/,,; s,?.*,,')
-curl -s --max-time 30 "$BASE$CONFIRM" >/dev/null
-curl -s --max-time 30 -d action=confirm "$BASE/link/$TOK" >/dev/null
+curl -k -s --max-time 30 "$BASE$CONFIRM" >/dev/null
+curl -k -s --max-time 30 -d action=confirm "$BASE/link/$TOK" >/dev/null
 wait_for 60 arrived m1 || fail "the confirmed mail did not leave"
 ok "the sender confirms with the link; the mail leaves"
 DL=$(python3 - "$SINK/bob@partner.example/new" <<'PY' | grep -Eo "$BASE/dl/[A-Za-z0-9_-]{43}" | head -1
@@ -104,18 +108,18 @@ wait_for 60 has_notice attach_code bob@partner.example || fail "no code mail"
 CODE=$(notice attach_code bob@partner.example |
 	awk 'prev ~ /コード|code/ && NF == 1 { print $1; exit } NF { prev = $0 }')
 [ -n "$CODE" ] || fail "no code in the code mail"
-check "the page asks for the code" sh -c "curl -s --max-time 30 '$DL' | grep -q 'name=\"code\"'"
+check "the page asks for the code" sh -c "curl -k -s --max-time 30 '$DL' | grep -q 'name=\"code\"'"
 check "a wrong code is refused (403)" \
-	sh -c "[ \$(curl -s --max-time 30 -o /dev/null -w '%{http_code}' -d code=WRONGCODE -d file=1 '$DL') = 403 ]"
+	sh -c "[ \$(curl -k -s --max-time 30 -o /dev/null -w '%{http_code}' -d code=WRONGCODE -d file=1 '$DL') = 403 ]"
 check "the right code downloads the file" \
-	sh -c "curl -s --max-time 30 -d code='$CODE' -d file=1 '$DL' | cmp -s - '$T/quote.pdf'"
+	sh -c "curl -k -s --max-time 30 -d code='$CODE' -d file=1 '$DL' | cmp -s - '$T/quote.pdf'"
 wait_for 60 has_notice attach_link taro@sekisho.test || fail "no link notice to the sender"
 REVOKE=$(notice attach_link taro@sekisho.test | grep -Eo "$BASE/dl/revoke/[A-Za-z0-9_-]{43}" | tail -1)
 [ -n "$REVOKE" ] || fail "no revoke link"
-curl -s --max-time 30 -o /dev/null "$REVOKE"
-curl -s --max-time 30 -o /dev/null -X POST "$REVOKE"
+curl -k -s --max-time 30 -o /dev/null "$REVOKE"
+curl -k -s --max-time 30 -o /dev/null -X POST "$REVOKE"
 check "the revoked link gives 410" \
-	sh -c "[ \$(curl -s --max-time 30 -o /dev/null -w '%{http_code}' '$DL') = 410 ]"
+	sh -c "[ \$(curl -k -s --max-time 30 -o /dev/null -w '%{http_code}' '$DL') = 410 ]"
 vg_stop_sekishod
 ok "valgrind: the confirmation and download run is clean"
 finish
