@@ -9,6 +9,8 @@
 #    /dl page asks for the code, a wrong code is refused, the right one
 #    downloads; the sender's revoke link (GET asks, POST revokes); the
 #    console speaks TLS (console_tls)
+#  - the recipient checks: wide external mail moved to Bcc, DLP, first
+#    recipients, a lookalike domain
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vg_lib.sh"
 
@@ -122,4 +124,33 @@ check "the revoked link gives 410" \
 	sh -c "[ \$(curl -k -s --max-time 30 -o /dev/null -w '%{http_code}' '$DL') = 410 ]"
 vg_stop_sekishod
 ok "valgrind: the confirmation and download run is clean"
+
+# ---- the recipient checks and DLP ----
+# shellcheck disable=SC2086
+vg_start_sekishod -o network_checks=no -o bayes_enable=no -o local_domains=sekisho.test \
+	-o wide_external_action=bcc -o outbound_history_warmup=0 -o outbound_frequent_count=2 \
+	-o approval_threshold=0 -o confirm_threshold=0 -o hold_time=0
+# plain ID RCPTS HEADERS BODY: a text mail from taro
+plain() {
+	printf 'From: <taro@sekisho.test>\r\n%bSubject: test %s\r\nMessage-ID: <%s@test>\r\nDate: Sun, 29 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n' \
+		"$3" "$1" "$1" "$4" >"$T/$1.eml"
+	swaks --server 127.0.0.1 --port "$OUT_PORT" --timeout 60 --hide-all \
+		--from taro@sekisho.test --to "$2" --data "$T/$1.eml" || fail "$1 not accepted"
+}
+plain wide1 "a@alpha-corp.com,b@beta-kk.net,c@gamma-inc.org,d@delta-shoji.jp,hanako@sekisho.test" \
+	'To: a@alpha-corp.com, b@beta-kk.net, hanako@sekisho.test\r\nCc: c@gamma-inc.org,\r\n d@delta-shoji.jp\r\n' "hello all"
+plain dlp1 tanaka@partner-a.co.jp 'To: tanaka@partner-a.co.jp\r\n' "マイナンバー: 1234-5678-9018 です"
+for i in 1 2 3; do
+	plain first$i sato@hinagata-shoji.co.jp 'To: sato@hinagata-shoji.co.jp\r\n' "mail $i"
+done
+plain look1 sato@hinagata-shoj1.co.jp 'To: sato@hinagata-shoj1.co.jp\r\n' "four"
+wait_for 60 sh -c "grep -lqs '^Message-I[dD]: <look1@test>' '$SINK/sato@hinagata-shoj1.co.jp/new/'*" ||
+	fail "the lookalike mail was not delivered"
+check "the wide external mail arrived for each recipient" \
+	sh -c "grep -lqs 'wide1@test' '$SINK/d@delta-shoji.jp/new/'* && grep -lqs 'wide1@test' '$SINK/hanako@sekisho.test/new/'*"
+grep -qs '^X-Sekisho-Result:.*DLP_MYNUMBER' "$SINK/tanaka@partner-a.co.jp/new/"* ||
+	fail "no DLP_MYNUMBER in the result header"
+ok "wide external (bcc), DLP, first recipient and lookalike checks ran"
+vg_stop_sekishod
+ok "valgrind: the recipient checks run is clean"
 finish
