@@ -103,6 +103,7 @@ cli hold list && grep -q "$H1" "$T/cli.out" || fail "hold list"
 cli hold show "$H1" || fail "hold show"
 vg_cli hold release "$H1" || fail "hold release"
 cli hold cancel "$H2" || fail "hold cancel"
+# shellcheck disable=SC2046 # the notices that name H3
 LINK=$(grep -h -Eo "http://127.0.0.1:$HP/link/[A-Za-z0-9_-]{43}\?action=cancel" \
 	$(grep -ls "$H3" "$SINK/taro@sekisho.test/new/"*) | head -1)
 [ -n "$LINK" ] || fail "no cancel link for h3"

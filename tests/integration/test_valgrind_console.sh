@@ -189,6 +189,7 @@ curl -s --max-time 30 -o /dev/null --path-as-is "$BASE/../../etc/passwd"
 check "/metrics" sh -c "curl -s --max-time 30 '$BASE/metrics' | grep -q '^sekisho_received_total'"
 
 # ---- a hold notice's link ----
+# shellcheck disable=SC2046 # the notices that name H2
 CANCEL=$(grep -h -Eo "$BASE/link/[A-Za-z0-9_-]{43}\?action=cancel" \
 	$(grep -ls "$H2" "$SINK/taro@sekisho.test/new/"*) | head -1)
 [ -n "$CANCEL" ] || fail "no cancel link for h2"

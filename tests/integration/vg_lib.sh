@@ -15,7 +15,9 @@ if ldd "$VB/sekishod" | grep -q asan; then
 	skip "$VB/sekishod is built with ASan; valgrind needs a plain build"
 fi
 # the helpers of lib.sh (sekisho, start_sekishod) use the plain build too
+# shellcheck disable=SC2034 # used by lib.sh
 SEKISHOD=$VB/sekishod
+# shellcheck disable=SC2034
 SEKISHO=$VB/sekisho
 VG_N=0
 
@@ -43,7 +45,7 @@ vg_cli() {
 		<"$in" >"$T/cli.out" 2>"$T/cli.err"
 	rc=$?
 	if [ $rc -eq 99 ] || [ -s "$T/vg-cli-$VG_N.txt" ]; then
-		cat "$T/cli.err" | sed 's/^/# /'
+		sed 's/^/# /' "$T/cli.err"
 		vg_fail "$T/vg-cli-$VG_N.txt" "sekisho $* (exit $rc)"
 	fi
 	return $rc
