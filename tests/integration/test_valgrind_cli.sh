@@ -4,9 +4,8 @@
 # build in SEKISHO_VALGRIND_BUILD against the state of a running sekishod
 # (held, approval and quarantined mail, download links): console-user add,
 # directory import, password check, audit sieve, hold release and link,
-# approval list and approve, attachment show, quarantine digest, account
-# lock and alerts, incident open and step --preview, scan, learn, config
-# check.  The other
+# approval approve, attachment show, quarantine digest, account lock,
+# incident open and step --preview and --send, scan, learn.  The other
 # subcommands run without valgrind (under a minute in all).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vg_lib.sh"
@@ -65,7 +64,7 @@ ok "audit sieve"
 printf 'From: <a@example.org>\r\nTo: <b@sekisho.test>\r\nSubject: win money now\r\nMessage-ID: <s1@test>\r\n\r\nclick http://203.0.113.5/win now\r\n' >"$T/s1.eml"
 vg_cli scan "$T/s1.eml" || [ $? -lt 99 ] || fail "scan"
 vg_cli learn --spam "$T/s1.eml" || fail "learn --spam"
-vg_cli config check || fail "config check"
+cli config check || fail "config check"
 ok "scan, learn, config check"
 
 # ---- a daemon (plain, not under valgrind) makes the state ----
@@ -109,7 +108,7 @@ LINK=$(grep -h -Eo "http://127.0.0.1:$HP/link/[A-Za-z0-9_-]{43}\?action=cancel" 
 [ -n "$LINK" ] || fail "no cancel link for h3"
 vg_cli hold link "$LINK" || fail "hold link"
 ok "hold list, show, release, cancel, link"
-vg_cli approval list && grep -q "$E1" "$T/cli.out" || fail "approval list"
+cli approval list && grep -q "$E1" "$T/cli.out" || fail "approval list"
 vg_cli approval approve "$E1" --comment "確認済み" || fail "approval approve"
 cli approval reject "$E2" --comment "宛先が違います" || fail "approval reject"
 ok "approval list, approve, reject"
@@ -138,7 +137,7 @@ ok "quarantine list, show, digest --now, release"
 vg_cli account lock bob@sekisho.test --reason test --for 2h || fail "account lock"
 cli account list-locks && grep -q '^bob@sekisho.test ' "$T/cli.out" || fail "account list-locks"
 cli account unlock bob@sekisho.test || fail "account unlock"
-vg_cli account alerts --all || fail "account alerts"
+cli account alerts --all || fail "account alerts"
 cli account logins || fail "account logins"
 cli account suspended || fail "account suspended"
 ok "account lock, list-locks, unlock, alerts, logins, suspended"
