@@ -8,7 +8,8 @@
 #    file); the other GET endpoints; /metrics
 #  - the hold, approval and outcome notices; a hold notice's /link (GET
 #    shows, POST cancels)
-#  - the API's error answers, users, logout, a static file
+#  - the API's error answers, users, locks, an incident, logout, a static
+#    file
 #  - a restart: the quarantine digest tick sends the digest; its /link
 #    (GET, POST release); an attachment sent as a ZIP with a password mail
 . "$(dirname "$0")/lib.sh"
@@ -178,6 +179,21 @@ for p in "GET /api/v1/quarantine/nonexistent" "GET /api/v1/holds/nonexistent" \
 	case $st in 4??) ;; *) fail "$p answered $st" ;; esac
 done
 ok "the error answers (400, 404, 409)"
+st=$(req POST /api/v1/accounts/locks '{"login":"jiro","reason":"test","for":"2h"}')
+check "POST /accounts/locks" sh -c "[ $st = 200 ] || [ $st = 201 ]"
+st=$(req DELETE /api/v1/accounts/locks/jiro)
+check "DELETE /accounts/locks/LOGIN" sh -c "[ $st = 200 ] || [ $st = 204 ]"
+st=$(req GET "/api/v1/accounts/logins?login=jiro&result=fail")
+check "GET /accounts/logins with filters" [ "$st" = 200 ]
+st=$(req POST /api/v1/incidents '{"login":"hanako@sekisho.test"}')
+check "POST /incidents opens one" [ "$st" = 201 ]
+INC=$(jq -r .id "$T/body")
+st=$(req POST "/api/v1/incidents/$INC/steps/4" '{"done":true,"note":"checked"}')
+check "POST /incidents/ID/steps/N" [ "$st" = 200 ]
+st=$(req GET "/api/v1/incidents/$INC")
+check "GET /incidents/ID" [ "$st" = 200 ]
+st=$(req POST "/api/v1/incidents/$INC/close" '{}')
+check "POST /incidents/ID/close" sh -c "[ $st = 200 ] || [ $st = 204 ]"
 st=$(req POST /api/v1/users '{"name":"carol","password":"another long one","role":"user","email":"carol@sekisho.test","lang":"ja"}')
 check "POST /users" [ "$st" = 201 ]
 st=$(req DELETE /api/v1/users/carol)
