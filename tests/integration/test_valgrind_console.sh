@@ -94,6 +94,7 @@ send_out h2 taro@sekisho.test bob@partner.example
 send_out e1 taro@sekisho.test bob@partner.example "$T/quote.pdf"
 send_out e2 taro@sekisho.test bob@partner.example "$T/quote.pdf"
 send_out h3 taro@sekisho.test bob@partner.example
+send_out h4 taro@sekisho.test bob@partner.example
 quarantine_mail q3
 
 # ---- the API ----
@@ -233,6 +234,8 @@ check "zip mode: the mail carries the ZIP" grep -lqs 'attachments.zip' "$SINK/da
 wait_for 30 sh -c "grep -lqs 'X-Sekisho-Notice: attach_password' '$SINK/taro@sekisho.test/new/'*" ||
 	fail "zip mode: no password mail"
 ok "zip mode: the password mail"
+check "a held mail survives the restart" \
+	sh -c "'$SEKISHO' -o state_dir='$T/state' hold list | grep -q '見積書 h4'"
 wait_for 60 sh -c "grep -lqs 'X-Sekisho-Notice: digest' '$SINK/alice@sekisho.test/new/'*" ||
 	fail "no digest from the tick"
 ok "the digest tick sent the digest"
