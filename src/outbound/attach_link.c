@@ -162,7 +162,10 @@ take_files(struct attach_link_split *sp, GMimeMultipart *mp)
 			i++;
 		} else if (is_file(child, ct)) {
 			add_file(sp, child, (int)sp->nfiles + 1);
-			g_mime_multipart_remove_at(mp, i);
+			/* remove_at hands back the part with its reference */
+			GMimeObject *gone = g_mime_multipart_remove_at(mp, i);
+			if (gone != NULL)
+				g_object_unref(gone);
 		} else {
 			i++;
 		}

@@ -212,7 +212,10 @@ take_files(struct packed *pk, GMimeMultipart *mp)
 			free(name);
 			free(fallback);
 		}
-		g_mime_multipart_remove_at(mp, i);
+		/* remove_at hands back the part with its reference */
+		GMimeObject *gone = g_mime_multipart_remove_at(mp, i);
+		if (gone != NULL)
+			g_object_unref(gone);
 	}
 }
 

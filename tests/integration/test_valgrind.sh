@@ -3,7 +3,9 @@
 # invalid access and no definite or indirect leak, on an optimised build
 # without sanitizers (SEKISHO_VALGRIND_BUILD, set by `make test`).
 # Paths: plain, pipelined, STARTTLS + AUTH relay, a tagged message (rewrite
-# and banner), an inline reject, a deferral and its retry, a DSN.
+# and banner), an inline reject, a deferral and its retry, a DSN.  The
+# console, notices, account protection and the commands have their own
+# valgrind tests (test_valgrind_*.sh, helpers in vg_lib.sh).
 . "$(dirname "$0")/lib.sh"
 
 command -v valgrind >/dev/null || skip "valgrind is not installed"
@@ -24,7 +26,8 @@ printf 'pw-for-valgrind-1\n' | "$VB/sekisho" -o state_dir="$T/state" \
 	-o auth_users_file="$T/users" user add alice >/dev/null || fail "user add"
 IN_PORT=$(free_port)
 OUT_PORT=$(free_port)
-valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
+valgrind --quiet --suppressions="$SRC/tests/integration/valgrind.supp" \
+	--leak-check=full --errors-for-leak-kinds=definite,indirect \
 	--show-leak-kinds=definite,indirect --error-exitcode=99 --num-callers=30 \
 	"$VB/sekishod" -o state_dir="$T/state" -o myhostname=gw.sekisho.test \
 	-o inbound_listen=127.0.0.1:"$IN_PORT" -o outbound_listen=127.0.0.1:"$OUT_PORT" \
