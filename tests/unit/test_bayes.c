@@ -193,7 +193,7 @@ test_features(void **state)
 			"an:invoice.pdf.exe", "ax:exe",
 			"uh:www.example.jp", "ud:example.jp", "us:http", "uo:href",
 			"up:login", "up:verify", "up:php", "up:id",
-			"b:click", "b:here", "b:now", "b2:1:click here", "b2:1:here now",
+			"b:click", "b:here", "b:now", "b2:1:click here", "b2:1:here now", "b2:2:click now",
 			"b:キャンペーン", "b2:1:な キャンペーン",
 		};
 		for (size_t i = 0; i < UTIL_ARRAY_LEN(want); i++)
