@@ -18,6 +18,7 @@
 #include "detect/detect_phish.h"
 #include "detect/detect_attach.h"
 #include "detect/detect_forward.h"
+#include "detect/detect_report.h"
 #include "detect/detect_dlp.h"
 #include "detect/detect_outbound.h"
 #include "detect/detect_takeover.h"
@@ -50,6 +51,7 @@ static const struct detector *const registry[] = {
 	&detect_phish,		/* after auth: reads DMARC's verdict */
 	&detect_dnsbl,
 	&detect_attach,
+	&detect_report,		/* after the checks whose findings withhold its credit */
 	&detect_forward,	/* outbound: mailbox rules forwarding outside */
 	&detect_dlp,		/* outbound mail (dlp_inbound: all) */
 	&detect_outbound,	/* outbound mail: recipients */

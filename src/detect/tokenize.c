@@ -8,7 +8,9 @@
  *   f: fn: From domain and display-name words; rt: Reply-To domain and
  *        whether it differs from From
  *   al:  whether From's registrable domain is that of Return-Path (al:rp:),
- *        of the Message-ID (al:mid:) and of a relay's name (al:rcv:)
+ *        of the Message-ID (al:mid:), of a relay's name (al:rcv:), of
+ *        List-Id (al:lid:) and List-Unsubscribe (al:lun:)
+ *   mr:  a machine report (DMARC aggregate, TLS-RPT; detect_report.h)
  *   rn: rb: ri: r24:  Received "from" name, "by" name, IP and its /24
  *   hn:  names of the top-level header fields
  *   h:NAME:  words of the other header fields (To, Cc, List-Id, X-*, ...)
@@ -35,6 +37,7 @@
  * ICU cannot normalise is skipped and the rest of the message still counts.
  */
 #include "detect/tokenize.h"
+#include "detect/detect_report.h"
 #include "util/util.h"
 
 #include <sodium.h>
@@ -471,6 +474,67 @@ header_domain(const char *v)
 	return reg;
 }
 
+/* The registrable domain of the host in "<list.example.org>" (List-Id),
+ * "<mailto:x@example.org>" or "<https://host/...>" (List-Unsubscribe). */
+static char *
+list_domain(const char *v, int list_id)
+{
+	const char *p, *e;
+	char *host, *reg;
+
+	if (v == NULL)
+		return NULL;
+	if (list_id) {
+		if ((p = strrchr(v, '<')) == NULL)
+			return NULL;
+		p++;
+	} else if ((p = strstr(v, "mailto:")) != NULL) {
+		if ((p = strchr(p, '@')) == NULL)
+			return NULL;
+		p++;
+	} else if ((p = strstr(v, "://")) != NULL)
+		p += 3;
+	else
+		return NULL;
+	e = p + strcspn(p, ">/?:; \t\r\n");
+	if (e == p)
+		return NULL;
+	host = xstrndup(p, (size_t)(e - p));
+	reg = message_registrable_domain(host);
+	free(host);
+	return reg;
+}
+
+/* Mailing-list mail: whether List-Id and List-Unsubscribe name the sender's
+ * domain or another ("al:lid:same", "al:lun:other"), and whether the message
+ * is a machine report (detect_report.h: "mr:dmarc"). */
+static void
+list_features(struct sink *s, const struct message *m, const char *from)
+{
+	char *lid = list_domain(message_header(m, "List-Id"), 1);
+	char *lun = list_domain(message_header(m, "List-Unsubscribe"), 0);
+
+	if (lid != NULL || lun != NULL) {
+		featuref(s, "al:lid", lid == NULL ? "none" :
+		    util_strcasecmp(lid, from) == 0 ? "same" : "other");
+		featuref(s, "al:lun", lun == NULL ? "none" :
+		    util_strcasecmp(lun, from) == 0 ? "same" :
+		    lid != NULL && util_strcasecmp(lun, lid) == 0 ? "list" : "other");
+	}
+	free(lid);
+	free(lun);
+	switch (report_recognize(m, NULL, NULL, 0)) {
+	case REPORT_DMARC:
+		featuref(s, "mr", "dmarc");
+		break;
+	case REPORT_TLSRPT:
+		featuref(s, "mr", "tlsrpt");
+		break;
+	default:
+		break;
+	}
+}
+
 /* Whether the sender's domain agrees with the envelope, the relays and the
  * Message-ID: "al:rp:same", "al:rcv:seen", "al:mid:other"... */
 static void
@@ -500,6 +564,7 @@ alignment_features(struct sink *s, const struct message *m)
 		    (nl == fl || n[nl - fl - 1] == '.');
 	}
 	featuref(s, "al:rcv", seen ? "seen" : "unseen");
+	list_features(s, m, from);
 	free(from);
 }
 
