@@ -350,13 +350,14 @@ notify_message(const struct config *cfg, const char *kind, const char *lang,
 
 	/* "Subject: ..." first line, then an empty line */
 	if (strncmp(rendered, "Subject:", 8) == 0) {
-		size_t n = strcspn(rendered, "\n");
+		size_t n = strcspn(rendered, "\n"), sl;
 		const char *v = rendered + 8;
 		while (*v == ' ')
 			v++;
 		subject = xstrndup(v, (size_t)(rendered + n - v));
-		if (n > 0 && subject[strlen(subject) - 1] == '\r')
-			subject[strlen(subject) - 1] = '\0';
+		sl = strlen(subject);
+		if (sl > 0 && subject[sl - 1] == '\r')	/* an empty Subject has no [-1] */
+			subject[sl - 1] = '\0';
 		subject_clean(subject);
 		body = rendered + n;
 		if (*body == '\n')

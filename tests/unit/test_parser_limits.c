@@ -2,8 +2,8 @@
  * test_parser_limits.c - regressions for what the fuzz harnesses of
  * tests/fuzz found in the parsers of untrusted input: a Dovecot log line
  * whose login forges the client address, a notification Subject with a
- * bare CR or over the line limit from a value, a form field left
- * half-decoded after a bad escape.
+ * bare CR or over the line limit from a value, or empty (it was read
+ * before its start), a form field left half-decoded after a bad escape.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -82,6 +82,14 @@ test_notify_subject_from_value(void **state)
 	msg = notify_message(cfg, "hold", "en", "a@example.com", text, &len);
 	assert_clean_header(msg);
 	assert_non_null(strstr(msg, "Subject: held: invoice Bcc: evil@example.net\r\n"));
+	free(msg);
+	free(text);
+
+	/* an empty Subject (the value was empty) */
+	v.value = "";
+	text = notify_render("Subject: {{subject}}\n\n.net\n", &v, 1);
+	msg = notify_message(cfg, "hold", "en", "a@example.com", text, &len);
+	assert_clean_header(msg);
 	free(msg);
 	free(text);
 
