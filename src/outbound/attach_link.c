@@ -162,7 +162,8 @@ take_files(struct attach_link_split *sp, GMimeMultipart *mp)
 			i++;
 		} else if (is_file(child, ct)) {
 			add_file(sp, child, (int)sp->nfiles + 1);
-			g_mime_multipart_remove_at(mp, i);
+			/* the removed part is ours (transfer full) */
+			g_object_unref(g_mime_multipart_remove_at(mp, i));
 		} else {
 			i++;
 		}

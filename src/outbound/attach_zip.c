@@ -212,7 +212,8 @@ take_files(struct packed *pk, GMimeMultipart *mp)
 			free(name);
 			free(fallback);
 		}
-		g_mime_multipart_remove_at(mp, i);
+		/* the removed part is ours (transfer full): unref it or it leaks */
+		g_object_unref(g_mime_multipart_remove_at(mp, i));
 	}
 }
 
