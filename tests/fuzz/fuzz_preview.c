@@ -12,8 +12,10 @@
  *
  * The same message as outbound mail: outbound_sender() (the From of a
  * null sender) and outbound_bcc_addrs() (the external To and Cc, for
- * wide_external_action = bcc) give lower-case words without blank,
- * control byte or angle bracket, the Bcc ones addresses with an '@'.
+ * wide_external_action = bcc) give lower-case text without control
+ * bytes (a garbled To or From, an unclosed quote, gives what the MIME
+ * parser read, blanks and brackets included: a history key, never a
+ * header line).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -37,14 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 } while (0)
 
 static void
-check_addr(const char *a, int need_at)
+check_addr(const char *a)
 {
 	CHECK(a[0] != '\0');
-	if (need_at)
-		CHECK(strchr(a, '@') != NULL);
 	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
-		CHECK(*p > 0x20 && *p != 0x7f && *p != '<' && *p != '>' &&
-		    !(*p >= 'A' && *p <= 'Z'));
+		CHECK(*p >= 0x20 && *p != 0x7f && !(*p >= 'A' && *p <= 'Z'));
 }
 
 static void
@@ -61,14 +60,14 @@ outbound_addrs(const struct message *msg)
 	}
 	env->mail_from = strdup("");
 	if ((sender = outbound_sender(env, msg)) != NULL) {
-		check_addr(sender, 0);	/* a From without '@' is kept as it is */
+		check_addr(sender);
 		free(sender);
 	}
 	envelope_free(env);
 	if ((bcc = outbound_bcc_addrs(cfg, msg)) != NULL) {
 		CHECK(bcc[0] != NULL);
 		for (size_t i = 0; bcc[i] != NULL; i++) {
-			check_addr(bcc[i], 1);
+			check_addr(bcc[i]);
 			free(bcc[i]);
 		}
 		free(bcc);
