@@ -3,7 +3,8 @@
  * tests/fuzz found in the parsers of untrusted input: a Dovecot log line
  * whose login forges the client address, a notification Subject with a
  * bare CR or over the line limit from a value, or empty (it was read
- * before its start), a form field left half-decoded after a bad escape.
+ * before its start), a form field left half-decoded after a bad escape,
+ * an incident warning whose sender (a login) or contact adds a header.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account/incident.h"
 #include "account/logwatch.h"
 #include "http/http_form.h"
 #include "notify/notify.h"
@@ -50,9 +52,10 @@ test_logwatch_forged_rip(void **state)
 	assert_int_equal(h.count, 100);
 }
 
-/* The header part of msg: every CR followed by LF, lines of at most 998. */
+/* The header part of msg: every CR followed by LF, lines of at most 998;
+ * no Bcc field unless bcc_ok. */
 static void
-assert_clean_header(const char *msg)
+assert_clean_header(const char *msg, int bcc_ok)
 {
 	const char *end = strstr(msg, "\r\n\r\n"), *bol = msg;
 
@@ -66,7 +69,8 @@ assert_clean_header(const char *msg)
 			bol = p + 1;
 		}
 	}
-	assert_null(strstr(msg, "\r\nBcc:"));
+	if (!bcc_ok)
+		assert_null(strstr(msg, "\r\nBcc:"));
 }
 
 static void
@@ -80,7 +84,7 @@ test_notify_subject_from_value(void **state)
 
 	text = notify_render("Subject: held: {{subject}}\n\nbody\n", &v, 1);
 	msg = notify_message(cfg, "hold", "en", "a@example.com", text, &len);
-	assert_clean_header(msg);
+	assert_clean_header(msg, 0);
 	assert_non_null(strstr(msg, "Subject: held: invoice Bcc: evil@example.net\r\n"));
 	free(msg);
 	free(text);
@@ -89,7 +93,7 @@ test_notify_subject_from_value(void **state)
 	v.value = "";
 	text = notify_render("Subject: {{subject}}\n\n.net\n", &v, 1);
 	msg = notify_message(cfg, "hold", "en", "a@example.com", text, &len);
-	assert_clean_header(msg);
+	assert_clean_header(msg, 0);
 	free(msg);
 	free(text);
 
@@ -99,7 +103,7 @@ test_notify_subject_from_value(void **state)
 	v.value = long_value;
 	text = notify_render("Subject: {{subject}}\n\nbody\n", &v, 1);
 	msg = notify_message(cfg, "hold", "en", "a@example.com", text, &len);
-	assert_clean_header(msg);
+	assert_clean_header(msg, 0);
 	free(msg);
 	free(text);
 	free(long_value);
@@ -124,6 +128,30 @@ test_form_field_bad_escape(void **state)
 	assert_string_equal(out, "x y!");
 }
 
+/* The incident warning's From is the user's address, made from a login. */
+static void
+test_incident_notice_header_values(void **state)
+{
+	struct config *cfg = config_new();
+	char err[256], *msg;
+	char *rcpts[] = { (char *)"a@partner.example", (char *)"b@x\r\nX-Evil: 1",
+	    (char *)"c@customer.example" };
+	(void)state;
+
+	msg = incident_notice(cfg, "en", "taro@example.com>\r\nBcc: all@example.com", 0,
+	    3600000, rcpts, 3, err, sizeof(err));
+	assert_null(msg);
+	assert_non_null(strstr(err, "cannot be a sender address"));
+	msg = incident_notice(cfg, "en", "taro@example.com", 0, 3600000, rcpts, 3, err,
+	    sizeof(err));
+	assert_non_null(msg);
+	assert_clean_header(msg, 1);
+	assert_null(strstr(msg, "X-Evil"));
+	assert_non_null(strstr(msg, "Bcc: <a@partner.example>, <c@customer.example>\r\n"));
+	free(msg);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -131,6 +159,7 @@ main(void)
 		cmocka_unit_test(test_logwatch_forged_rip),
 		cmocka_unit_test(test_notify_subject_from_value),
 		cmocka_unit_test(test_form_field_bad_escape),
+		cmocka_unit_test(test_incident_notice_header_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
