@@ -12,10 +12,9 @@
  *
  * The same message as outbound mail: outbound_sender() (the From of a
  * null sender) and outbound_bcc_addrs() (the external To and Cc, for
- * wide_external_action = bcc) give lower-case text without CR or LF (a
- * garbled To or From, an unclosed quote, gives what the MIME parser
- * read, blanks, tabs and brackets included: a history key, never a
- * header line).
+ * wide_external_action = bcc) give lower-case text without control
+ * bytes (a garbled To or From, an unclosed quote, may still give blanks
+ * and brackets: a history key, never a header line).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -43,7 +42,7 @@ check_addr(const char *a)
 {
 	CHECK(a[0] != '\0');
 	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
-		CHECK(*p != '\r' && *p != '\n' && !(*p >= 'A' && *p <= 'Z'));
+		CHECK(*p >= 0x20 && *p != 0x7f && !(*p >= 'A' && *p <= 'Z'));
 }
 
 static void
