@@ -33,12 +33,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct config *cfg;
 static char dir[] = "/tmp/fuzz-incident-XXXXXX";
 
+/* The temporary directory goes when the process ends. */
+static void
+cleanup(void)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/incident-notice.ja.txt", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/incident-notice.en.txt", dir);
+	unlink(path);
+	rmdir(dir);
+	config_free(cfg);
+}
+
 static void
 setup(void)
 {
 	char err[256];
 
 	CHECK(mkdtemp(dir) != NULL);
+	atexit(cleanup);
 	cfg = config_new();
 	CHECK(config_set(cfg, "incident_template_dir", dir, err, sizeof(err)) == 0);
 }
