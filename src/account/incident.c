@@ -47,6 +47,7 @@
 #define LOGINS_MAX	50
 #define MSGS_MAX	200
 #define TEMP_PW_LEN	20
+#define NOTICE_SUBJECT_MAX 900	/* bytes: "Subject: " and this fit a 998-byte line */
 
 static const char *const step_names[INCIDENT_STEPS + 1] = {
 	"incident", "account", "password", "contacts", "device",
@@ -837,6 +838,39 @@ substitute(const char *tpl, const char *const *keys, const char *const *vals, si
 	return buf_steal(&b, NULL);
 }
 
+/* Fit for a header as <addr>: 1..254 bytes, no blank, control byte or
+ * angle bracket (a login can be any text). */
+static int
+header_addr_ok(const char *a)
+{
+	size_t n = strlen(a);
+
+	if (n == 0 || n > 254)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>')
+			return 0;
+	return 1;
+}
+
+/* Control bytes to spaces, at most NOTICE_SUBJECT_MAX bytes (whole
+ * characters): a value put into the Subject cannot end the field. */
+static void
+subject_clean(char *s)
+{
+	size_t n = strlen(s);
+
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	if (n > NOTICE_SUBJECT_MAX) {
+		n = NOTICE_SUBJECT_MAX;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+		s[n] = '\0';
+	}
+}
+
 /* LF -> CRLF */
 static void
 add_crlf(struct buf *b, const char *s, size_t len)
@@ -866,6 +900,11 @@ incident_notice(const struct config *cfg, const char *lang, const char *user_add
 	time_t now = time(NULL);
 	struct tm tm;
 
+	if (!header_addr_ok(user_addr)) {
+		snprintf(err, errlen, "'%.64s' cannot be a sender address", user_addr);
+		free(path);
+		return NULL;
+	}
 	tpl = util_read_file(path, 1 << 20, &len);
 	if (tpl == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -887,19 +926,25 @@ incident_notice(const struct config *cfg, const char *lang, const char *user_add
 		char *raw = xstrndup(text + 8, (size_t)(strchr(text, '\n') - text - 8));
 		subject = xstrdup(util_trim(raw));
 		free(raw);
+		subject_clean(subject);
 	}
 	body += 2;
 
 	buf_printf(&b, "From: <%s>\r\nTo: undisclosed-recipients:;\r\n", user_addr);
 	if (nrcpts > 0) {
 		buf_str(&b, "Bcc:");
-		for (size_t i = 0; i < nrcpts; i++) {
+		for (size_t i = 0, n = 0; i < nrcpts; i++) {
 			size_t l = strlen(rcpts[i]) + 4;
+
+			if (!header_addr_ok(rcpts[i]))
+				continue;	/* never a header of its own */
+			if (n++ > 0)
+				buf_str(&b, ",");
 			if (line + l > 76) {
 				buf_str(&b, "\r\n");
 				line = 0;
 			}
-			buf_printf(&b, " <%s>%s", rcpts[i], i + 1 < nrcpts ? "," : "");
+			buf_printf(&b, " <%s>", rcpts[i]);
 			line += l;
 		}
 		buf_str(&b, "\r\n");

@@ -4,8 +4,11 @@
  *
  * Each file is polled (a timer on the daemon's loop; no inotify, so NFS and
  * bind mounts work too): new bytes are read up to the end, cut into lines
- * (a partial last line waits for its end; lines over LINE_MAX are dropped),
- * and each line is parsed by logwatch_parse(), a pure function.  Rotation:
+ * (a partial last line waits for its end; lines over LINE_MAX_BYTES are
+ * dropped), and each line is parsed by logwatch_parse(), a pure function.
+ * The login in a line is the client's text: a hit needs an address that
+ * parses as IPv4 or IPv6 and a login without control bytes, and the
+ * Dovecot fields are found so that a login cannot forge them.  Rotation:
  * when the path's inode changes, the old file is read to its end and the
  * new one from its start; when the file got shorter (copytruncate), it is
  * read again from the start.
@@ -20,6 +23,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +81,25 @@ value_after(const char *line, const char *key, const char *stop, char *out, size
 	return 0;
 }
 
+/* An IPv4 or IPv6 address (what the guard and the store key on). */
+static int
+valid_ip(const char *ip)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, ip, a) == 1 || inet_pton(AF_INET6, ip, a) == 1;
+}
+
+/* A login without control bytes. */
+static int
+valid_login(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
 static int
 parse_postfix(const char *line, struct logwatch_hit *h)
 {
@@ -94,7 +117,8 @@ parse_postfix(const char *line, struct logwatch_hit *h)
 		return 0;
 	memcpy(h->ip, open + 1, (size_t)(p - open - 1));
 	h->ip[p - open - 1] = '\0';
-	if (value_after(sasl, "sasl_username=", " ,\r\n", h->login, sizeof(h->login)) < 0)
+	if (value_after(sasl, "sasl_username=", " ,\r\n", h->login, sizeof(h->login)) < 0 ||
+	    !valid_ip(h->ip) || !valid_login(h->login))
 		return 0;
 	util_strlcpy(h->protocol, "smtp", sizeof(h->protocol));
 	h->source = "postfix-log";
@@ -102,27 +126,48 @@ parse_postfix(const char *line, struct logwatch_hit *h)
 	return 1;
 }
 
+/*
+ * Dovecot puts the login the client sent between "user=<" and ">", and
+ * that text is the client's: it may itself hold ">, rip=...".  So the
+ * address is the last ", rip=" of the line (Dovecot writes the fields
+ * after user in a fixed order and none of them is the client's), and the
+ * login ends at the last ">," before it.
+ */
 static int
 parse_dovecot(const char *line, struct logwatch_hit *h)
 {
 	const char *p = strstr(line, "(auth failed");
-	const char *svc;
+	const char *svc, *user, *rip = NULL, *end = NULL, *q;
+	size_t n;
 
-	if (p == NULL)
+	if (p == NULL || (user = strstr(p, "user=<")) == NULL)
 		return 0;
-	if (value_after(line, "user=<", ">", h->login, sizeof(h->login)) < 0 ||
-	    value_after(line, "rip=", ", \r\n", h->ip, sizeof(h->ip)) < 0)
+	user += 6;
+	for (q = user; (q = strstr(q, ", rip=")) != NULL; q++)
+		rip = q;
+	if (rip == NULL)
+		return 0;
+	for (q = user; (q = strstr(q, ">,")) != NULL && q < rip; q++)
+		end = q;
+	if (end == NULL || end == user || (size_t)(end - user) >= sizeof(h->login))
+		return 0;
+	memcpy(h->login, user, (size_t)(end - user));
+	h->login[end - user] = '\0';
+	rip += 6;
+	n = strcspn(rip, ", \r\n");
+	if (n == 0 || n >= sizeof(h->ip))
+		return 0;
+	memcpy(h->ip, rip, n);
+	h->ip[n] = '\0';
+	if (!valid_ip(h->ip) || !valid_login(h->login))
 		return 0;
 	h->count = 1;
 	if (strncmp(p, "(auth failed, ", 14) == 0 && isdigit((unsigned char)p[14])) {
-		h->count = atoi(p + 14);
-		if (h->count < 1)
-			h->count = 1;
-		if (h->count > MAX_COUNT)
-			h->count = MAX_COUNT;
+		long c = strtol(p + 14, NULL, 10);
+		h->count = c < 1 ? 1 : c > MAX_COUNT ? MAX_COUNT : (int)c;
 	}
 	/* "imap-login:" names the protocol */
-	if ((svc = strstr(line, "-login:")) != NULL) {
+	if ((svc = strstr(line, "-login:")) != NULL && svc < p) {
 		const char *b = svc;
 		while (b > line && isalnum((unsigned char)b[-1]))
 			b--;

@@ -133,6 +133,18 @@ outbound_is_internal(const struct config *cfg, const char *addr)
 	return local_entry(cfg, envelope_domain(addr)) != NULL;
 }
 
+/* An address read from a header may hold what a broken header gave it (a
+ * bare CR, a tab of a fold inside an unclosed quote): not one to key
+ * history on or to write into a header. */
+static int
+addr_clean(const char *a)
+{
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
 char *
 outbound_sender(const struct envelope *env, const struct message *msg)
 {
@@ -140,7 +152,7 @@ outbound_sender(const struct envelope *env, const struct message *msg)
 
 	if ((s == NULL || *s == '\0') && msg != NULL && msg->nfrom > 0)
 		s = msg->from[0].addr;
-	if (s == NULL || *s == '\0')
+	if (s == NULL || *s == '\0' || !addr_clean(s))
 		return NULL;
 	return util_lowercase(xstrdup(s));
 }
@@ -253,7 +265,8 @@ outbound_bcc_addrs(const struct config *cfg, const struct message *msg)
 		size_t na = pass == 0 ? msg->nto : msg->ncc;
 
 		for (size_t i = 0; i < na; i++)
-			if (a[i].addr != NULL && !outbound_is_internal(cfg, a[i].addr)) {
+			if (a[i].addr != NULL && addr_clean(a[i].addr) &&
+			    !outbound_is_internal(cfg, a[i].addr)) {
 				char *l = util_lowercase(xstrdup(a[i].addr));
 				strv_push(&v, &n, l);
 				free(l);

@@ -21,6 +21,7 @@
  * Limits: a path segment of at most 64 bytes; a form of at most 4 KB.
  */
 #include "http/http_download.h"
+#include "http/http_form.h"
 #include "outbound/attach_link.h"
 #include "store/store_attach.h"
 #include "util/buf.h"
@@ -319,35 +320,21 @@ stream(struct MHD_Connection *conn, struct store *st, const struct attach_set *s
 }
 
 /* The value of name in an application/x-www-form-urlencoded body, decoded,
- * into out.  1 found, 0 not. */
+ * into out (http_form_field(): a bad escape, a %00 or a value longer than
+ * out counts as missing).  1 found, 0 not. */
 static int
 form_value(const char *body, size_t len, const char *name, char *out, size_t outlen)
 {
-	size_t nl = strlen(name), o = 0;
-	const char *p = body, *end = body + len;
+	return http_form_field(body, len, name, out, outlen) == 0;
+}
 
-	while (p < end) {
-		const char *amp = memchr(p, '&', (size_t)(end - p));
-		const char *fe = amp ? amp : end;
+/* The file number of the form: 1..9999, else 0. */
+static int
+file_index(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
 
-		if ((size_t)(fe - p) > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-			for (const char *q = p + nl + 1; q < fe && o + 1 < outlen; q++) {
-				if (*q == '+') {
-					out[o++] = ' ';
-				} else if (*q == '%' && fe - q >= 3) {
-					char hx[3] = { q[1], q[2], 0 };
-					out[o++] = (char)strtol(hx, NULL, 16);
-					q += 2;
-				} else {
-					out[o++] = *q;
-				}
-			}
-			out[o] = '\0';
-			return 1;
-		}
-		p = fe + 1;
-	}
-	return 0;
+	return n >= 1 && n <= 4 && s[n] == '\0' ? atoi(s) : 0;
 }
 
 static int
@@ -445,7 +432,7 @@ http_download(struct MHD_Connection *conn, struct store *st, const char *method,
 		ret = s.has_code || strcmp(method, "HEAD") == 0 ? show(conn, st, &s, token) :
 		    stream(conn, st, &s, idx, ip);
 	} else if (body_len > FORM_MAX || !form_value(body ? body : "", body_len, "file",
-	    file, sizeof(file)) || (idx = atoi(file)) < 1) {
+	    file, sizeof(file)) || (idx = file_index(file)) < 1) {
 		ret = message_page(conn, 400, "ファイルを選んでください。", "Choose a file.");
 	} else if (s.has_code && (!form_value(body, body_len, "code", code, sizeof(code)) ||
 	    !code_matches(&s, code))) {

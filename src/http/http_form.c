@@ -71,7 +71,8 @@ hexval(int c)
 	return -1;
 }
 
-/* Decode [p, end) into out: 0, or -1. */
+/* Decode [p, end) into out: 0, or -1 (a bad escape, a NUL, too long)
+ * with out empty. */
 static int
 form_decode(const char *p, const char *end, char *out, size_t outlen)
 {
@@ -86,28 +87,34 @@ form_decode(const char *p, const char *end, char *out, size_t outlen)
 			int hi, lo;
 
 			if (end - p < 3 || (hi = hexval(p[1])) < 0 || (lo = hexval(p[2])) < 0)
-				return -1;
+				goto bad;
 			c = hi * 16 + lo;
 			p += 2;
 		}
 		if (c == 0 || n + 1 >= outlen)
-			return -1;
+			goto bad;
 		out[n++] = (char)c;
 	}
 	out[n] = '\0';
 	return 0;
+bad:
+	out[0] = '\0';		/* nothing half-decoded for a caller to read */
+	return -1;
 }
 
 int
 http_form_field(const char *body, size_t len, const char *name, char *out, size_t outlen)
 {
-	const char *p = body, *end = body + len;
+	const char *p = body, *end;
 	size_t nlen = strlen(name);
 
 	if (outlen == 0)
 		return -1;
 	out[0] = '\0';
-	while (body != NULL && p < end) {
+	if (body == NULL)
+		return 1;	/* no body (NULL + 0 is undefined) */
+	end = body + len;
+	while (p < end) {
 		const char *amp = memchr(p, '&', (size_t)(end - p));
 		const char *fend = amp ? amp : end;
 		const char *eq = memchr(p, '=', (size_t)(fend - p));

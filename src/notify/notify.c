@@ -10,7 +10,11 @@
  * message falls back to UTF-8 rather than lose the character.
  *
  * Templates are read with a size limit (NOTIFY_TEMPLATE_MAX); a missing
- * template is an error the caller logs, never a crash.
+ * template is an error the caller logs, never a crash.  The Subject
+ * holds values from mail anyone sends (a held message's subject): its
+ * control bytes become spaces (a bare CR would end the field for some
+ * readers and start a new one) and it is cut to SUBJECT_MAX bytes at a
+ * character boundary.
  */
 #include "notify/notify.h"
 #include "util/buf.h"
@@ -29,6 +33,7 @@
 #define WORD_CHARS		8	/* characters per ISO-2022-JP encoded word */
 #define WORD_BYTES		42	/* UTF-8 bytes per UTF-8 encoded word */
 #define Q_CHARS			5	/* characters per Q encoded word */
+#define SUBJECT_MAX		900	/* bytes: "Subject: " and this fit a 998-byte line */
 
 char *
 notify_template(const struct config *cfg, const char *kind, const char *lang)
@@ -317,6 +322,23 @@ add_envelope_fields(struct buf *out, const struct config *cfg, const char *kind,
 	buf_str(out, "MIME-Version: 1.0\r\n");
 }
 
+/* Control bytes to spaces; at most SUBJECT_MAX bytes, whole characters. */
+static void
+subject_clean(char *s)
+{
+	size_t n = strlen(s);
+
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	if (n > SUBJECT_MAX) {
+		n = SUBJECT_MAX;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+		s[n] = '\0';
+	}
+}
+
 char *
 notify_message(const struct config *cfg, const char *kind, const char *lang,
     const char *to, const char *rendered, size_t *len)
@@ -328,13 +350,15 @@ notify_message(const struct config *cfg, const char *kind, const char *lang,
 
 	/* "Subject: ..." first line, then an empty line */
 	if (strncmp(rendered, "Subject:", 8) == 0) {
-		size_t n = strcspn(rendered, "\n");
+		size_t n = strcspn(rendered, "\n"), sl;
 		const char *v = rendered + 8;
 		while (*v == ' ')
 			v++;
 		subject = xstrndup(v, (size_t)(rendered + n - v));
-		if (n > 0 && subject[strlen(subject) - 1] == '\r')
-			subject[strlen(subject) - 1] = '\0';
+		sl = strlen(subject);
+		if (sl > 0 && subject[sl - 1] == '\r')	/* an empty Subject has no [-1] */
+			subject[sl - 1] = '\0';
+		subject_clean(subject);
 		body = rendered + n;
 		if (*body == '\n')
 			body++;

@@ -120,7 +120,12 @@ pack_add(struct packed *pk, const char *name, unsigned char *bytes, size_t len)
 		pack_fail(pk, "attachments larger than the limit (at %s)", name);
 		return;
 	}
-	if ((s = zip_source_buffer(pk->za, bytes, len, 1)) == NULL) {
+	if (len == 0) {
+		/* libzip drops (and never frees) the data of an empty buffer */
+		free(bytes);
+		bytes = NULL;
+	}
+	if ((s = zip_source_buffer(pk->za, bytes, len, bytes != NULL)) == NULL) {
 		free(bytes);
 		pack_fail(pk, "zip: %s", zip_strerror(pk->za));
 		return;

@@ -16,9 +16,10 @@
  *   delegate    who approves in an approver's place
  *   members     a list's addresses, separated by spaces or semicolons
  *
- * Limits: a line of CSV_FIELD_MAX bytes per field, CSV_FIELDS fields;
- * a row that breaks them, an unknown type or language, or a user without
- * an address stops the import with the line number, and nothing is kept.
+ * Limits: CSV_FIELD_MAX bytes per field, CSV_FIELDS fields per row,
+ * CSV_ROWS rows; a row that breaks them, an unknown type or language, or
+ * a user without an address stops the import with the line number, and
+ * nothing is kept.
  *
  * Lists expand to LIST_DEPTH levels; a loop simply stops there.
  */
@@ -32,6 +33,7 @@
 
 #define CSV_FIELDS	32
 #define CSV_FIELD_MAX	(64 * 1024)
+#define CSV_ROWS	1000000
 #define LIST_DEPTH	4
 
 enum col { C_TYPE, C_ADDRESS, C_NAME, C_DEPT, C_APPROVERS, C_LANG, C_HOLD, C_DELEGATE,
@@ -246,6 +248,12 @@ outbound_dir_import(struct store *st, FILE *fp, int replace, char *err, size_t e
 		nf = csv_record(fp, fields, &line);
 		if (nf == 0)
 			break;
+		if (nf > 0 && count >= CSV_ROWS) {
+			for (int i = 0; i < nf; i++)
+				free(fields[i]);
+			snprintf(err, errlen, "line %d: more than %d rows", at, CSV_ROWS);
+			goto out;
+		}
 		if (nf < 0) {
 			snprintf(err, errlen, "line %d: broken CSV (unclosed quote, or too "
 			    "many or too long fields)", at);
