@@ -85,9 +85,8 @@ clean_name(const struct attach_link_split *sp, const char *name, const char *fal
 	return out;
 }
 
-/* The decoded content of a part.  malloc'ed. */
-static unsigned char *
-part_bytes(GMimeObject *obj, size_t *len)
+unsigned char *
+attach_part_bytes(GMimeObject *obj, size_t *len)
 {
 	GMimeStream *mem = g_mime_stream_mem_new();
 	GByteArray *a;
@@ -113,8 +112,8 @@ part_bytes(GMimeObject *obj, size_t *len)
 	return b;
 }
 
-static int
-is_file(GMimeObject *obj, GMimeContentType *parent)
+int
+attach_is_file(GMimeObject *obj, GMimeContentType *parent)
 {
 	const char *disp = g_mime_object_get_disposition(obj);
 	const char *name = NULL;
@@ -125,6 +124,7 @@ is_file(GMimeObject *obj, GMimeContentType *parent)
 		name = g_mime_part_get_filename((GMimePart *)obj);
 	if (disp != NULL && g_ascii_strcasecmp(disp, "attachment") == 0)
 		return 1;
+	/* inline images of an HTML body stay where the HTML refers to them */
 	if (parent != NULL && g_mime_content_type_is_type(parent, "multipart", "related"))
 		return 0;
 	return name != NULL && *name != '\0';
@@ -143,7 +143,7 @@ add_file(struct attach_link_split *sp, GMimeObject *obj, int pos)
 	f.ctype = GMIME_IS_MESSAGE_PART(obj) ? xstrdup("message/rfc822") :
 	    ct != NULL ? xasprintf("%s/%s", g_mime_content_type_get_media_type(ct),
 	    g_mime_content_type_get_media_subtype(ct)) : xstrdup("application/octet-stream");
-	f.bytes = part_bytes(obj, &f.len);
+	f.bytes = attach_part_bytes(obj, &f.len);
 	sp->files = xrealloc(sp->files, (sp->nfiles + 1) * sizeof(*sp->files));
 	sp->files[sp->nfiles++] = f;
 	free(fallback);
@@ -160,7 +160,7 @@ take_files(struct attach_link_split *sp, GMimeMultipart *mp)
 		if (GMIME_IS_MULTIPART(child)) {
 			take_files(sp, (GMimeMultipart *)child);
 			i++;
-		} else if (is_file(child, ct)) {
+		} else if (attach_is_file(child, ct)) {
 			add_file(sp, child, (int)sp->nfiles + 1);
 			/* remove_at hands back the part with its reference */
 			GMimeObject *gone = g_mime_multipart_remove_at(mp, i);
@@ -212,7 +212,7 @@ attach_link_split(const char *raw, size_t len, struct attach_link_split *sp)
 	}
 	if (GMIME_IS_MULTIPART(root)) {
 		take_files(sp, (GMimeMultipart *)root);
-	} else if (is_file(root, NULL)) {
+	} else if (attach_is_file(root, NULL)) {
 		/* the whole body is one file: an empty text takes its place */
 		GMimeTextPart *t = g_mime_text_part_new_with_subtype("plain");
 

@@ -148,4 +148,15 @@ int attach_link_revoke(struct store *st, const char *id, const char *by);
 /* The revoke link's token: 0 revoked, 1 unknown/used/expired, -1 error. */
 int attach_link_revoke_token(struct store *st, const char *token);
 
+/*
+ * Shared with the ZIP mode (attach_zip.c): which children of a multipart of
+ * type parent are files to take out (an attachment, or a named part outside
+ * multipart/related), and a part's decoded bytes (malloc'ed, NUL after len).
+ * The types are GMime's GMimeObject and GMimeContentType.
+ */
+struct _GMimeObject;
+struct _GMimeContentType;
+int attach_is_file(struct _GMimeObject *obj, struct _GMimeContentType *parent);
+unsigned char *attach_part_bytes(struct _GMimeObject *obj, size_t *len);
+
 #endif

@@ -18,6 +18,7 @@
  * the message parser allows.  Any failure leaves nothing allocated.
  */
 #include "outbound/attach_zip.h"
+#include "outbound/attach_link.h"
 #include "util/util.h"
 
 #include <glib.h>
@@ -139,53 +140,6 @@ pack_add(struct packed *pk, const char *name, unsigned char *bytes, size_t len)
 		pack_fail(pk, "zip: AES-256: %s", zip_strerror(pk->za));
 }
 
-/* The decoded content of a part.  malloc'ed. */
-static unsigned char *
-part_bytes(GMimeObject *obj, size_t *len)
-{
-	GMimeStream *mem = g_mime_stream_mem_new();
-	GByteArray *a;
-	unsigned char *b;
-
-	if (GMIME_IS_PART(obj)) {
-		GMimeDataWrapper *w = g_mime_part_get_content((GMimePart *)obj);
-
-		if (w != NULL)
-			g_mime_data_wrapper_write_to_stream(w, mem);
-	} else if (GMIME_IS_MESSAGE_PART(obj)) {
-		GMimeMessage *m = g_mime_message_part_get_message((GMimeMessagePart *)obj);
-
-		if (m != NULL)
-			g_mime_object_write_to_stream((GMimeObject *)m, NULL, mem);
-	}
-	a = g_mime_stream_mem_get_byte_array((GMimeStreamMem *)mem);
-	*len = a->len;
-	b = xmalloc(a->len + 1);
-	if (a->len > 0)
-		memcpy(b, a->data, a->len);
-	g_object_unref(mem);
-	return b;
-}
-
-/* Is this child of a multipart (of type parent) a file to pack? */
-static int
-is_file(GMimeObject *obj, GMimeContentType *parent)
-{
-	const char *disp = g_mime_object_get_disposition(obj);
-	const char *name = NULL;
-
-	if (GMIME_IS_MULTIPART(obj))
-		return 0;
-	if (GMIME_IS_PART(obj))
-		name = g_mime_part_get_filename((GMimePart *)obj);
-	if (disp != NULL && g_ascii_strcasecmp(disp, "attachment") == 0)
-		return 1;
-	/* inline images of an HTML body stay where the HTML refers to them */
-	if (parent != NULL && g_mime_content_type_is_type(parent, "multipart", "related"))
-		return 0;
-	return name != NULL && *name != '\0';
-}
-
 static void
 take_files(struct packed *pk, GMimeMultipart *mp)
 {
@@ -200,7 +154,7 @@ take_files(struct packed *pk, GMimeMultipart *mp)
 			i++;
 			continue;
 		}
-		if (!is_file(child, ct)) {
+		if (!attach_is_file(child, ct)) {
 			i++;
 			continue;
 		}
@@ -211,7 +165,7 @@ take_files(struct packed *pk, GMimeMultipart *mp)
 			    "message-%d.eml" : "attachment-%d.bin", i + 1);
 			char *name = entry_name(pk, fn, fallback);
 			size_t len = 0;
-			unsigned char *b = part_bytes(child, &len);
+			unsigned char *b = attach_part_bytes(child, &len);
 
 			pack_add(pk, name, b, len);
 			free(name);
@@ -351,10 +305,10 @@ attach_zip_pack(const struct message *msg, const char *zipname, size_t pwlen,
 
 	if (GMIME_IS_MULTIPART(root))
 		take_files(&pk, (GMimeMultipart *)root);
-	else if (is_file(root, NULL)) {
+	else if (attach_is_file(root, NULL)) {
 		/* the whole body is one file: it becomes the ZIP's */
 		size_t len = 0;
-		unsigned char *b = part_bytes(root, &len);
+		unsigned char *b = attach_part_bytes(root, &len);
 		const char *fn = GMIME_IS_PART(root) ? g_mime_part_get_filename((GMimePart *)root) : NULL;
 		char *name = entry_name(&pk, fn, "attachment-1.bin");
 
