@@ -14,7 +14,8 @@
 #  - the deadline: a reminder, then the configured outcome (reject, release)
 #  - the signed links of the notices (through `sekisho hold link`, the call
 #    the console makes): cancel works once, the other link then fails; the
-#    sender confirms a mail of the lower tier with its send link
+#    sender confirms a mail of the lower tier with its send link; a first
+#    mail to a never-seen address asks the sender to confirm, the next does not
 . "$(dirname "$0")/lib.sh"
 
 command -v swaks >/dev/null || skip "swaks is not installed"
@@ -261,5 +262,30 @@ send h1 bob@partner.example "$T/quote.pdf"
 wait_for 15 sh -c "[ \$(grep -ls '^Message-Id: <h1@test>' '$SINK/bob@partner.example/new/'* 2>/dev/null | wc -l) -eq 1 ]" ||
 	fail "approval_deadline_action=release did not send it"
 ok "approval_deadline_action=release sends it at the deadline"
+stop_sekishod
+
+# ---- a first-time recipient: the sender confirms once, then the address is known ----
+start_sekishod -o network_checks=no -o local_domains=sekisho.test \
+	-o approval_rules=OUT_FIRST_RECIPIENT:5 -o approval_threshold=10 -o confirm_threshold=5 \
+	-o outbound_history_warmup=0
+send f1 new@first.example
+wait_for 10 sh -c "'$SEKISHO' -o state_dir='$T/state' hold list | grep 'f1' | grep -q confirm" ||
+	fail "a first mail to new@first.example does not ask the sender to confirm"
+F1=$(qid f1)
+wait_for 10 sh -c "[ -n \"\$(grep -l 'X-Sekisho-Notice: confirm' \$(grep -ls '$F1' '$SINK/taro@sekisho.test/new/'* 2>/dev/null) 2>/dev/null)\" ]" ||
+	fail "no confirmation request for the first-time recipient"
+notice confirm taro@sekisho.test "$F1" >"$T/f1.req"
+check "the request says why: the first mail to this address" grep -q 'OUT_FIRST_RECIPIENT(5)' "$T/f1.req"
+F1_SEND=$(link confirm taro@sekisho.test "$F1" confirm)
+[ -n "$F1_SEND" ] || fail "the first-time confirmation has no send link"
+check "the sender confirms the new address" sekisho hold link "$F1_SEND"
+wait_for 5 sh -c "[ \$(grep -ls '^Message-Id: <f1@test>' '$SINK/new@first.example/new/'* 2>/dev/null | wc -l) -eq 1 ]" ||
+	fail "the confirmed first mail did not leave"
+ok "the confirmed first mail leaves, once"
+send f2 new@first.example
+wait_for 10 sh -c "[ \$(grep -ls '^Message-Id: <f2@test>' '$SINK/new@first.example/new/'* 2>/dev/null | wc -l) -eq 1 ]" ||
+	fail "the second mail to the now known address was held"
+check "the second mail to the same address needs no confirmation" \
+	sh -c "! '$SEKISHO' -o state_dir='$T/state' hold list --all | grep -q '見積書の送付 f2'"
 stop_sekishod
 finish
