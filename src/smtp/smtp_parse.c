@@ -237,6 +237,7 @@ static const struct {
 	{ "STARTTLS", 8, SMTP_VERB_STARTTLS },
 	{ "AUTH", 4, SMTP_VERB_AUTH },
 	{ "BDAT", 4, SMTP_VERB_BDAT },
+	{ "XFORWARD", 8, SMTP_VERB_XFORWARD },
 };
 
 const char *
@@ -1219,4 +1220,74 @@ smtp_valid_helo(const char *s)
 			return 0;
 	}
 	return 1;
+}
+
+/* ---- XFORWARD ---- */
+
+#define ERR_XFORWARD "501 5.5.4 Syntax: XFORWARD attribute=value..."
+
+const char *
+smtp_parse_xforward(const char *arg, struct smtp_xforward *xf)
+{
+	struct smtp_xforward out = *xf;
+	const char *p = arg, *eq, *end;
+	char val[256];
+	size_t n;
+	int count = 0;
+
+	while (*p != '\0') {
+		char *dst = NULL;
+		size_t room = 0;
+
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (end = p; *end != '\0' && *end != ' '; end++)
+			continue;
+		if ((eq = memchr(p, '=', (size_t)(end - p))) == NULL || eq == p)
+			return ERR_XFORWARD;
+		n = (size_t)(eq - p);
+		if (n == 4 && util_strncasecmp(p, "ADDR", 4) == 0)
+			dst = out.addr, room = sizeof(out.addr);
+		else if (n == 4 && util_strncasecmp(p, "NAME", 4) == 0)
+			dst = out.name, room = sizeof(out.name);
+		else if (n == 4 && util_strncasecmp(p, "HELO", 4) == 0)
+			dst = out.helo, room = sizeof(out.helo);
+		else if (n == 5 && util_strncasecmp(p, "PROTO", 5) == 0)
+			dst = out.proto, room = sizeof(out.proto);
+		else if (!((n == 4 && util_strncasecmp(p, "PORT", 4) == 0) ||
+		    (n == 5 && util_strncasecmp(p, "IDENT", 5) == 0) ||
+		    (n == 6 && util_strncasecmp(p, "SOURCE", 6) == 0) ||
+		    (n == 5 && util_strncasecmp(p, "LOGIN", 5) == 0) ||
+		    (n == 8 && (util_strncasecmp(p, "DESTADDR", 8) == 0 ||
+		    util_strncasecmp(p, "DESTPORT", 8) == 0))))
+			return "501 5.5.4 Error: unknown XFORWARD attribute";
+		n = (size_t)(end - eq - 1);
+		if (n >= sizeof(val) || xtext_decode(eq + 1, n, 0, val, &n) < 0)
+			return ERR_XFORWARD;
+		p = end;
+		count++;
+		if (dst == NULL || strcmp(val, "[UNAVAILABLE]") == 0 ||
+		    strcmp(val, "[TEMPUNAVAIL]") == 0)
+			continue;
+		if (n >= room)
+			return ERR_XFORWARD;
+		if (dst == out.addr) {
+			const char *a = val;
+			unsigned char bin[16];
+
+			if (util_strncasecmp(a, "IPv6:", 5) == 0)
+				a += 5;
+			if (inet_pton(AF_INET, a, bin) != 1 && inet_pton(AF_INET6, a, bin) != 1)
+				return "501 5.5.4 Error: XFORWARD ADDR is not an IP address";
+			util_strlcpy(out.addr, a, sizeof(out.addr));
+		} else {
+			memcpy(dst, val, n + 1);
+		}
+	}
+	if (count == 0)
+		return ERR_XFORWARD;
+	*xf = out;
+	return NULL;
 }

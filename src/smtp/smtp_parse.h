@@ -43,7 +43,7 @@ enum smtp_verb {
 	SMTP_VERB_HELO, SMTP_VERB_EHLO, SMTP_VERB_MAIL, SMTP_VERB_RCPT,
 	SMTP_VERB_DATA, SMTP_VERB_RSET, SMTP_VERB_NOOP, SMTP_VERB_QUIT,
 	SMTP_VERB_HELP, SMTP_VERB_VRFY, SMTP_VERB_EXPN, SMTP_VERB_STARTTLS,
-	SMTP_VERB_AUTH, SMTP_VERB_BDAT,
+	SMTP_VERB_AUTH, SMTP_VERB_BDAT, SMTP_VERB_XFORWARD,
 };
 
 struct smtp_cmd {
@@ -91,6 +91,26 @@ const char *smtp_parse_mail(const char *arg, char **addr, struct smtp_mail_param
 const char *smtp_parse_rcpt(const char *arg, int utf8, char **addr,
     struct smtp_rcpt_params *p);
 void smtp_mail_params_clear(struct smtp_mail_params *p);
+
+/*
+ * XFORWARD (Postfix's extension): a trusted MTA in front tells the original
+ * client's address, name, HELO and protocol, so that the checks (SPF,
+ * DNSBL, HELO sanity) see that client instead of the MTA.  Attributes come
+ * as NAME=xtext pairs, possibly over several commands before MAIL; a value
+ * of [UNAVAILABLE] or [TEMPUNAVAIL] leaves the attribute unset.  ADDR may
+ * carry an "IPv6:" prefix and must be an IP address.
+ */
+struct smtp_xforward {
+	char addr[64];
+	char name[256];
+	char helo[256];
+	char proto[16];
+};
+
+/* Merge the attributes of one XFORWARD argument into *xf.  NULL, or an
+ * error reply (501 5.5.4: unknown attribute, bad xtext or address, a value
+ * too long, no attribute at all); on error *xf is unchanged. */
+const char *smtp_parse_xforward(const char *arg, struct smtp_xforward *xf);
 void smtp_rcpt_params_clear(struct smtp_rcpt_params *p);
 
 /* ---- AUTH ---- */

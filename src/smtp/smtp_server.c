@@ -70,6 +70,8 @@ struct smtp_server {
 	struct event *auth_ev;
 	struct cidr *trusted;
 	size_t ntrusted;
+	struct cidr *xforward;		/* xforward_hosts */
+	size_t nxforward;
 	size_t nsessions;
 	struct session *sessions;	/* list of all sessions */
 	uint64_t next_session_id;
@@ -102,6 +104,7 @@ struct session {
 	char *auth_login;		/* AUTH LOGIN username between steps */
 	int errors;
 	int discard_line;		/* skipping the rest of a too-long line */
+	struct smtp_xforward xf;	/* XFORWARD for the next transaction */
 
 	/* the current transaction */
 	struct envelope *env;
@@ -181,6 +184,7 @@ transaction_reset(struct session *s)
 	s->env = NULL;
 	s->too_big = 0;
 	s->write_error = 0;
+	memset(&s->xf, 0, sizeof(s->xf));
 }
 
 static const char *
@@ -343,6 +347,7 @@ data_end(struct session *s)
 	}
 	env = s->env;
 	s->env = NULL;
+	memset(&s->xf, 0, sizeof(s->xf));	/* it was for this message only */
 	env->received_ms = util_now_ms();
 	s->state = SS_WAIT;
 	s->replied = 0;
@@ -352,6 +357,34 @@ data_end(struct session *s)
 }
 
 /* ---- commands ---- */
+
+static int
+xforward_allowed(const struct session *s)
+{
+	return cidr_match_any(s->srv->xforward, s->srv->nxforward, s->addr);
+}
+
+/* XFORWARD from an MTA in xforward_hosts, before MAIL: remembered for the
+ * next transaction only (Postfix sends it again for each message). */
+static void
+cmd_xforward(struct session *s, const struct smtp_cmd *cmd)
+{
+	const char *err;
+
+	if (!xforward_allowed(s)) {
+		reply(s, "550 5.7.0 Error: insufficient authorization");
+		return;
+	}
+	if (s->env != NULL) {
+		reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	if ((err = smtp_parse_xforward(cmd->arg, &s->xf)) != NULL) {
+		reply(s, "%s", err);
+		return;
+	}
+	reply(s, "250 2.0.0 Ok");
+}
 
 static int
 client_trusted(const struct session *s)
@@ -392,6 +425,8 @@ cmd_helo(struct session *s, const struct smtp_cmd *cmd)
 	reply(s, "250-ENHANCEDSTATUSCODES");
 	reply(s, "250-8BITMIME");
 	reply(s, "250-DSN");
+	if (xforward_allowed(s))
+		reply(s, "250-XFORWARD NAME ADDR PROTO HELO");
 	reply(s, "250 SMTPUTF8");
 }
 
@@ -426,9 +461,10 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd)
 	}
 	s->env = envelope_new();
 	s->env->listener = xstrdup(s->lst->role == ROLE_OUTBOUND ? "outbound" : "inbound");
-	s->env->client_addr = xstrdup(s->addr);
-	s->env->client_name = xstrdup("unknown");
-	s->env->helo = xstrdup(s->helo);
+	/* what the MTA in front forwarded stands for the client it saw */
+	s->env->client_addr = xstrdup(*s->xf.addr ? s->xf.addr : s->addr);
+	s->env->client_name = xstrdup(*s->xf.addr && *s->xf.name ? s->xf.name : "unknown");
+	s->env->helo = xstrdup(*s->xf.helo ? s->xf.helo : s->helo);
 	s->env->tls = s->tls_info ? xstrdup(s->tls_info) : NULL;
 	s->env->auth_user = s->auth_user ? xstrdup(s->auth_user) : NULL;
 	s->env->mail_from = addr;
@@ -824,6 +860,9 @@ command(struct session *s, const char *line, size_t len)
 	case SMTP_VERB_AUTH:
 		cmd_auth(s, &cmd);
 		break;
+	case SMTP_VERB_XFORWARD:
+		cmd_xforward(s, &cmd);
+		break;
 	case SMTP_VERB_BDAT:
 	case SMTP_VERB_UNKNOWN:
 	default:
@@ -1163,6 +1202,16 @@ smtp_server_new(const struct config *cfg, struct event_base *base, struct queue 
 		}
 		srv->ntrusted++;
 	}
+	for (char **p = cfg->xforward_hosts; p && *p; p++)
+		srv->nxforward++;
+	srv->xforward = xcalloc(srv->nxforward ? srv->nxforward : 1, sizeof(*srv->xforward));
+	for (size_t i = 0; i < srv->nxforward; i++) {
+		if (cidr_parse(cfg->xforward_hosts[i], &srv->xforward[i]) < 0) {
+			snprintf(err, errlen, "xforward_hosts: '%s' is not a network",
+			    cfg->xforward_hosts[i]);
+			goto fail;
+		}
+	}
 	if (*cfg->tls_cert_file != '\0') {
 		srv->ssl_ctx = SSL_CTX_new(TLS_server_method());
 		if (srv->ssl_ctx == NULL ||
@@ -1238,5 +1287,6 @@ smtp_server_free(struct smtp_server *srv)
 	if (srv->ssl_ctx)
 		SSL_CTX_free(srv->ssl_ctx);
 	free(srv->trusted);
+	free(srv->xforward);
 	free(srv);
 }

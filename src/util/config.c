@@ -60,6 +60,9 @@ static const struct config_option options[] = {
 	    "where outbound mail goes (same forms as inbound_next_hop)"),
 	OPT(trusted_networks, CONFIG_LIST, "127.0.0.0/8 ::1/128",
 	    "networks that may relay through the outbound listener without AUTH"),
+	OPT(xforward_hosts, CONFIG_LIST, "",
+	    "MTAs in front (Postfix with smtp_send_xforward_command = yes) whose XFORWARD"
+	    " attributes replace the client address, name and HELO for the checks (empty: none)"),
 	OPT(auth_users_file, CONFIG_STR, "",
 	    "file of user:argon2id-hash lines for AUTH on the outbound listener (empty: no AUTH)"),
 	OPT(tls_cert_file, CONFIG_STR, "",

@@ -30,6 +30,7 @@ struct config {
 	char *inbound_next_hop;		/* smtp:host:port, lmtp:..., maildir:path */
 	char *outbound_next_hop;
 	char **trusted_networks;	/* CIDRs allowed to relay on outbound */
+	char **xforward_hosts;		/* CIDRs whose XFORWARD attributes are believed */
 	char *auth_users_file;		/* user:argon2id lines ("" = no AUTH) */
 
 	/* TLS */

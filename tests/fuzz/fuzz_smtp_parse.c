@@ -60,6 +60,28 @@ try_mail(const char *arg)
 	smtp_mail_params_clear(&p);
 }
 
+/* XFORWARD: an error leaves the attributes as they were; accepted values
+ * fit their fields and the address is an address. */
+static void
+try_xforward(const char *arg)
+{
+	struct smtp_xforward xf, before;
+	const char *err;
+
+	memset(&xf, 0, sizeof(xf));
+	strcpy(xf.helo, "before.example");
+	before = xf;
+	err = smtp_parse_xforward(arg, &xf);
+	check_reply(err);
+	if (err != NULL) {
+		CHECK(memcmp(&xf, &before, sizeof(xf)) == 0);
+		return;
+	}
+	CHECK(strlen(xf.addr) < sizeof(xf.addr) && strlen(xf.helo) < sizeof(xf.helo));
+	CHECK(strpbrk(xf.helo, "\r\n") == NULL && strpbrk(xf.name, "\r\n") == NULL);
+	CHECK(xf.addr[0] == '\0' || strspn(xf.addr, "0123456789abcdefABCDEF.:") == strlen(xf.addr));
+}
+
 static void
 try_rcpt(const char *arg, int utf8)
 {
@@ -309,6 +331,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	try_rcpt(s, 0);
 	try_rcpt(s, 1);
 	try_auth(s);
+	try_xforward(s);
 	(void)smtp_valid_helo(s);
 	fuzz_data(s, size, size > 0 ? (size_t)data[0] % size : 0);
 	fuzz_base64(s, size);

@@ -95,6 +95,7 @@ cat >>"$PFCONF/master.cf" <<EOF
   -o smtpd_client_restrictions=permit_mynetworks,reject
 sekisho   unix  -       -       n       -       4       smtp
   -o smtp_tls_security_level=encrypt
+  -o smtp_send_xforward_command=yes
 EOF
 
 pf check >"$T/postfix-check.log" 2>&1 || fail "postfix check: $(cat "$T/postfix-check.log")"
@@ -109,7 +110,8 @@ start_sekishod -o inbound_next_hop=smtp:127.0.0.1:"$PF_BACK" \
 	-o outbound_next_hop=smtp:127.0.0.1:"$PF_BACK" \
 	-o smtp_tls_security_level=encrypt \
 	-o tls_cert_file="$T/tls.crt" -o tls_key_file="$T/tls.key" \
-	-o local_domains=sekisho.test -o trusted_networks=127.0.0.0/8
+	-o local_domains=sekisho.test -o trusted_networks=127.0.0.0/8 \
+	-o xforward_hosts=127.0.0.1/32
 
 S="swaks --server 127.0.0.1 --timeout 30 --hide-informational"
 
@@ -120,7 +122,7 @@ mailbox_file() {
 }
 
 # --- inbound: swaks -> Postfix -> sekishod -> Postfix -> mailbox ---------
-$S --port "$PF_IN" --helo client.example.org --from sender@example.org \
+$S --port "$PF_IN" --local-interface 127.0.0.2 --helo client.example.org --from sender@example.org \
 	--to user@sekisho.test --header "Message-Id: <pf-in-1@test>" \
 	--header "Subject: through postfix and sekisho" \
 	--body "inbound body through postfix" >"$T/swaks1.out" 2>&1 ||
@@ -133,6 +135,10 @@ f=$(mailbox_file user@sekisho.test pf-in-1@test)
 check "the delivered copy holds the body" grep -q "inbound body through postfix" "$f"
 check "the delivered copy has sekisho's Received header" \
 	grep -q "by gw.sekisho.test (sekisho) with ESMTPS id" "$f"
+# Postfix told sekishod (XFORWARD) who the client really was: 127.0.0.2 and
+# its HELO, not Postfix's own 127.0.0.1, so SPF and DNSBL look at the sender
+check "the checks saw the original client through XFORWARD" \
+	grep -q "decision id=.* listener=inbound client=127.0.0.2 " "$T/sekishod.log"
 
 # The Received headers, top (newest) first, one line each.
 received() {

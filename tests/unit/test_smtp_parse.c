@@ -1164,6 +1164,45 @@ test_helo(void **state)
 	assert_false(smtp_valid_helo(big));
 }
 
+/* XFORWARD: attributes merge over commands, [UNAVAILABLE] leaves them
+ * unset, ADDR must be an IP (IPv6: prefix allowed), errors change nothing. */
+static void
+test_xforward(void **state)
+{
+	struct smtp_xforward xf;
+	struct smtp_cmd cmd;
+
+	(void)state;
+	memset(&xf, 0, sizeof(xf));
+	assert_null(smtp_parse_command("XFORWARD NAME=mail.example.org ADDR=192.0.2.7", 45, &cmd));
+	assert_int_equal(cmd.verb, SMTP_VERB_XFORWARD);
+	assert_null(smtp_parse_xforward(cmd.arg, &xf));
+	assert_string_equal(xf.addr, "192.0.2.7");
+	assert_string_equal(xf.name, "mail.example.org");
+	assert_null(smtp_parse_xforward("PROTO=ESMTP HELO=client+2Eexample.org PORT=4711", &xf));
+	assert_string_equal(xf.helo, "client.example.org");
+	assert_string_equal(xf.proto, "ESMTP");
+	assert_string_equal(xf.addr, "192.0.2.7");
+	assert_null(smtp_parse_xforward("addr=IPv6:2001:db8::1 name=[UNAVAILABLE]", &xf));
+	assert_string_equal(xf.addr, "2001:db8::1");
+	assert_string_equal(xf.name, "mail.example.org");
+	assert_null(smtp_parse_xforward("SOURCE=REMOTE IDENT=abc LOGIN=[UNAVAILABLE]", &xf));
+
+	/* refused, and nothing of the refused command is kept */
+	assert_non_null(smtp_parse_xforward("ADDR=not-an-address", &xf));
+	assert_non_null(smtp_parse_xforward("HELO=ok.example ADDR=999.1.1.1", &xf));
+	assert_string_equal(xf.helo, "client.example.org");
+	assert_non_null(smtp_parse_xforward("COLOR=blue", &xf));
+	assert_non_null(smtp_parse_xforward("NAME", &xf));
+	assert_non_null(smtp_parse_xforward("=x", &xf));
+	assert_non_null(smtp_parse_xforward("", &xf));
+	assert_non_null(smtp_parse_xforward("   ", &xf));
+	assert_non_null(smtp_parse_xforward("HELO=bad+ZZ", &xf));
+	assert_non_null(smtp_parse_xforward("HELO=a=b", &xf));
+	assert_non_null(smtp_parse_xforward("PROTO=0123456789ABCDEF", &xf));
+	assert_string_equal(xf.proto, "ESMTP");
+}
+
 int
 main(void)
 {
@@ -1185,6 +1224,7 @@ main(void)
 		cmocka_unit_test(test_data_long_lines),
 		cmocka_unit_test(test_data_null_out),
 		cmocka_unit_test(test_helo),
+		cmocka_unit_test(test_xforward),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
