@@ -47,6 +47,10 @@ void store_stmt_done(sqlite3_stmt *s);
 /* Step a bound statement that returns no rows, then reset it.  0, or -1
  * with the error recorded as "what: <sqlite message>". */
 int store_stmt_run(struct store *st, sqlite3_stmt *s, const char *what);
+/* Step a bound statement expected to give at most one row: 0 a row (read
+ * its columns, then store_stmt_done), 1 none, -1 error recorded as
+ * "what: <sqlite message>".  The caller resets the statement in every case. */
+int store_step_row(struct store *st, sqlite3_stmt *s, const char *what);
 /* Bind text, or NULL for a NULL pointer. */
 int store_bind_text(sqlite3_stmt *s, int i, const char *v);
 /* A malloc'ed copy of a text column, or NULL. */

@@ -617,6 +617,18 @@ stmt_exec(struct store *st, enum stmt_id id, const char *what)
 }
 
 int
+store_step_row(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return store_db_fail(st, what);
+}
+
+int
 store_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
@@ -1466,24 +1478,19 @@ store_correspondent_get(struct store *st, const char *org, const char *domain,
     struct store_correspondent *c)
 {
 	sqlite3_stmt *s;
-	int rc, ret = -1;
+	int ret;
 
 	memset(c, 0, sizeof(*c));
 	if ((s = stmt_get(st, S_CORR_GET)) == NULL)
 		return -1;
 	store_bind_text(s, 1, org);
 	store_bind_text(s, 2, domain);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if ((ret = store_step_row(st, s, "get correspondent")) == 0) {
 		c->first_ms = sqlite3_column_int64(s, 0);
 		c->last_ms = sqlite3_column_int64(s, 1);
 		c->inbound = sqlite3_column_int64(s, 2);
 		c->outbound = sqlite3_column_int64(s, 3);
-		ret = 0;
-	} else if (rc == SQLITE_DONE)
-		ret = 1;
-	else
-		store_db_fail(st, "get correspondent");
+	}
 	store_stmt_done(s);
 	return ret;
 }

@@ -128,21 +128,14 @@ int
 store_hold_view_get(struct store *st, const char *id, struct hold_view *v)
 {
 	sqlite3_stmt *s;
-	int rc, ret;
+	int ret;
 
 	memset(v, 0, sizeof(*v));
 	if ((s = store_xstmt(st, sql_view_get)) == NULL)
 		return -1;
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if ((ret = store_step_row(st, s, "hold view")) == 0)
 		view_row(s, v);
-		ret = 0;
-	} else if (rc == SQLITE_DONE) {
-		ret = 1;
-	} else {
-		ret = store_db_fail(st, "hold view");
-	}
 	store_stmt_done(s);
 	return ret;
 }

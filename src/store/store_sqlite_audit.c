@@ -467,11 +467,13 @@ struct rcpt_row {
 	int64_t count, last_ms;
 };
 
-int
-store_user_recipients(struct store *st, const char *login, int64_t since_ms,
-    store_user_rcpt_cb cb, void *arg)
+/* Rows (address, count, last_ms) of sql for login since since_ms, read
+ * whole before cb runs (cb may call back into the store). */
+static int
+rcpt_rows(struct store *st, const char *sql, const char *what, const char *login,
+    int64_t since_ms, store_user_rcpt_cb cb, void *arg)
 {
-	sqlite3_stmt *s = store_xstmt(st, sql_user_rcpts);
+	sqlite3_stmt *s = store_xstmt(st, sql);
 	struct rcpt_row *v = NULL;
 	size_t n = 0;
 	int rc, ret = 0;
@@ -490,7 +492,7 @@ store_user_recipients(struct store *st, const char *login, int64_t since_ms,
 		n++;
 	}
 	if (rc != SQLITE_DONE)
-		ret = store_db_fail(st, "user recipients");
+		ret = store_db_fail(st, what);
 	store_stmt_done(s);
 	for (size_t i = 0; ret == 0 && i < n; i++)
 		ret = cb(v[i].addr, v[i].count, v[i].last_ms, arg);
@@ -498,6 +500,13 @@ store_user_recipients(struct store *st, const char *login, int64_t since_ms,
 		free(v[i].addr);
 	free(v);
 	return ret;
+}
+
+int
+store_user_recipients(struct store *st, const char *login, int64_t since_ms,
+    store_user_rcpt_cb cb, void *arg)
+{
+	return rcpt_rows(st, sql_user_rcpts, "user recipients", login, since_ms, cb, arg);
 }
 
 /* ---- what users sent, after delivery ---- */
@@ -569,31 +578,5 @@ int
 store_user_contacts(struct store *st, const char *login, int64_t since_ms,
     store_user_rcpt_cb cb, void *arg)
 {
-	sqlite3_stmt *s = store_xstmt(st, sql_contacts);
-	struct rcpt_row *v = NULL;
-	size_t n = 0;
-	int rc, ret = 0;
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, login);
-	sqlite3_bind_int64(s, 2, since_ms);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		v = xrealloc(v, (n + 1) * sizeof(*v));
-		v[n].addr = store_col_text(s, 0);
-		v[n].count = sqlite3_column_int64(s, 1);
-		v[n].last_ms = sqlite3_column_int64(s, 2);
-		if (v[n].addr == NULL)
-			v[n].addr = xstrdup("");
-		n++;
-	}
-	if (rc != SQLITE_DONE)
-		ret = store_db_fail(st, "user contacts");
-	store_stmt_done(s);
-	for (size_t i = 0; ret == 0 && i < n; i++)
-		ret = cb(v[i].addr, v[i].count, v[i].last_ms, arg);
-	for (size_t i = 0; i < n; i++)
-		free(v[i].addr);
-	free(v);
-	return ret;
+	return rcpt_rows(st, sql_contacts, "user contacts", login, since_ms, cb, arg);
 }

@@ -253,21 +253,14 @@ int
 store_hold_get(struct store *st, const char *id, struct store_hold *h)
 {
 	sqlite3_stmt *s;
-	int rc, ret;
+	int ret;
 
 	memset(h, 0, sizeof(*h));
 	if ((s = store_xstmt(st, sql_hold_get)) == NULL)
 		return -1;
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if ((ret = store_step_row(st, s, "hold get")) == 0)
 		hold_row(s, h);
-		ret = 0;
-	} else if (rc == SQLITE_DONE) {
-		ret = 1;
-	} else {
-		ret = store_db_fail(st, "hold get");
-	}
 	store_stmt_done(s);
 	return ret;
 }

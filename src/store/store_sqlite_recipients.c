@@ -44,23 +44,18 @@ store_rcpt_get(struct store *st, const char *sender, const char *rcpt,
     struct store_rcpt_hist *h)
 {
 	sqlite3_stmt *s;
-	int rc, ret = -1;
+	int ret;
 
 	memset(h, 0, sizeof(*h));
 	if ((s = store_xstmt(st, sql_get)) == NULL)
 		return -1;
 	store_bind_text(s, 1, sender);
 	store_bind_text(s, 2, rcpt);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if ((ret = store_step_row(st, s, "get recipient")) == 0) {
 		h->first_ms = sqlite3_column_int64(s, 0);
 		h->last_ms = sqlite3_column_int64(s, 1);
 		h->count = sqlite3_column_int64(s, 2);
-		ret = 0;
-	} else if (rc == SQLITE_DONE)
-		ret = 1;
-	else
-		store_db_fail(st, "get recipient");
+	}
 	store_stmt_done(s);
 	return ret;
 }
