@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <gmime/gmime.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -42,13 +41,7 @@
 #include "store/store_notify.h"
 #include "util/config.h"
 #include "util/util.h"
-
-struct fixture {
-	char dir[64];
-	struct config *cfg;
-	struct store *st;
-	struct spool *sp;
-};
+#include "testutil.h"
 
 /* What the inject function saw. */
 #define CAP_MAX 16
@@ -94,52 +87,13 @@ cap_reset(void)
 }
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-set(struct config *cfg, const char *name, const char *value)
-{
-	char err[256];
-
-	if (config_set(cfg, name, value, err, sizeof(err)) < 0)
-		fail_msg("config_set %s: %s", name, err);
-}
-
-static int
 setup(void **state)
 {
-	struct fixture *fx = xcalloc(1, sizeof(*fx));
-	const char *src = getenv("SEKISHO_SRC");
-	char err[256], *db, *sp;
+	struct tu_state *fx = xcalloc(1, sizeof(*fx));
 
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/notify-test-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
+	if (tu_state_open(fx, "notify-test") < 0)
 		return -1;
-	fx->cfg = config_new();
-	set(fx->cfg, "state_dir", fx->dir);
-	set(fx->cfg, "myhostname", "gw.sekisho.test");
-	set(fx->cfg, "local_domains", "sekisho.test");
-	set(fx->cfg, "console_url", "https://gw.sekisho.test:8025");
-	set(fx->cfg, "alert_admins", "sec@sekisho.test");
-	if (src != NULL) {
-		char *t = xasprintf("%s/templates", src);
-		set(fx->cfg, "templates_dir", t);
-		free(t);
-	}
-	db = config_state_path(fx->cfg, "sekisho.db");
-	fx->st = store_open(db, err, sizeof(err));
-	free(db);
-	sp = config_state_path(fx->cfg, "spool");
-	fx->sp = spool_open(sp);
-	free(sp);
-	if (fx->st == NULL || fx->sp == NULL)
-		return -1;
+	tu_set(fx->cfg, "alert_admins", "sec@sekisho.test");
 	cap_reset();
 	*state = fx;
 	return 0;
@@ -148,14 +102,11 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 
 	cap_reset();
 	queue_digest_setup(NULL);
-	store_close(fx->st);
-	spool_close(fx->sp);
-	config_free(fx->cfg);
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_state_close(fx);
 	free(fx);
 	return 0;
 }
@@ -209,7 +160,7 @@ find_to(const char *to)
 }
 
 static void
-dir_import(struct fixture *fx, const char *csv)
+dir_import(struct tu_state *fx, const char *csv)
 {
 	char err[256];
 	FILE *fp = fmemopen((void *)(uintptr_t)csv, strlen(csv), "r");
@@ -240,7 +191,7 @@ mk_alert(const char *kind, const char *login, const char *ip)
 static void
 test_alert_ja(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	struct store_alert a = mk_alert("brute_force", "taro", "203.0.113.9");
 	struct parsed p;
 	int i;
@@ -274,14 +225,14 @@ test_alert_ja(void **state)
 static void
 test_alert_en_from_directory(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	struct store_alert a = mk_alert("impossible_travel", "emma@sekisho.test", "198.51.100.7");
 	struct parsed p;
 	int i;
 
 	dir_import(fx, "type,address,name,language\nuser,emma@sekisho.test,Emma,en\n");
-	set(fx->cfg, "notify_language", "en");
-	set(fx->cfg, "alert_admins", "sec@sekisho.test,soc@sekisho.test");
+	tu_set(fx->cfg, "notify_language", "en");
+	tu_set(fx->cfg, "alert_admins", "sec@sekisho.test,soc@sekisho.test");
 	assert_int_equal(account_alert_mail(fx->st, fx->cfg, &a, capture_inject, NULL), 2);
 	i = find_to("sec@sekisho.test soc@sekisho.test");
 	parse(cap.msg[i], &p);
@@ -301,18 +252,18 @@ test_alert_en_from_directory(void **state)
 static void
 test_alert_ip_only(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	struct store_alert a = mk_alert("password_spray", "", "192.0.2.0/24");
 
 	assert_int_equal(account_alert_mail(fx->st, fx->cfg, &a, capture_inject, NULL), 1);
 	assert_string_equal(cap.to[0], "sec@sekisho.test");
 	assert_non_null(strstr(cap.msg[0], "X-Sekisho-Notice: alert-admin"));
-	set(fx->cfg, "alert_admins", "");
+	tu_set(fx->cfg, "alert_admins", "");
 	a = mk_alert("credential_stuffing", "", "192.0.2.1");
 	assert_int_equal(account_alert_mail(fx->st, fx->cfg, &a, capture_inject, NULL), 0);
 	assert_int_equal(cap.n, 1);
 	/* a login without a domain and no local_domains: no address to mail */
-	set(fx->cfg, "local_domains", "");
+	tu_set(fx->cfg, "local_domains", "");
 	a = mk_alert("brute_force", "shiro", "192.0.2.1");
 	assert_int_equal(account_alert_mail(fx->st, fx->cfg, &a, capture_inject, NULL), 0);
 	assert_int_equal(cap.n, 1);
@@ -321,7 +272,7 @@ test_alert_ip_only(void **state)
 static void
 test_throttle(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	struct store_alert a = mk_alert("brute_force", "taro", "203.0.113.9");
 	struct store *st2;
 	char err[256], *db;
@@ -373,7 +324,7 @@ test_throttle(void **state)
 static void
 test_mailer_thread(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	struct store_alert a = mk_alert("dictionary_attack", "saburo", "203.0.113.77");
 	char err[256];
 	int n = 0;
@@ -403,18 +354,18 @@ test_mailer_thread(void **state)
 
 /* A quarantined inbound message to rcpt, received at received_ms. */
 static void
-quarantined_on(struct fixture *fx, const char *listener, char id[QUEUE_ID_SIZE],
+quarantined_on(struct tu_state *fx, const char *listener, char id[QUEUE_ID_SIZE],
     const char *from, const char *rcpt, const char *subject, int64_t received_ms);
 
 static void
-quarantined(struct fixture *fx, char id[QUEUE_ID_SIZE], const char *from, const char *rcpt,
+quarantined(struct tu_state *fx, char id[QUEUE_ID_SIZE], const char *from, const char *rcpt,
     const char *subject, int64_t received_ms)
 {
 	quarantined_on(fx, "inbound", id, from, rcpt, subject, received_ms);
 }
 
 static void
-quarantined_on(struct fixture *fx, const char *listener, char id[QUEUE_ID_SIZE],
+quarantined_on(struct tu_state *fx, const char *listener, char id[QUEUE_ID_SIZE],
     const char *from, const char *rcpt, const char *subject, int64_t received_ms)
 {
 	static const char body[] = "From: <x@example.net>\r\nSubject: s\r\n\r\n"
@@ -445,7 +396,7 @@ quarantined_on(struct fixture *fx, const char *listener, char id[QUEUE_ID_SIZE],
 }
 
 static enum msg_state
-state_of(struct fixture *fx, const char *id)
+state_of(struct tu_state *fx, const char *id)
 {
 	struct queue_info qi;
 	enum msg_state s;
@@ -484,7 +435,7 @@ link_parts(const char *url, char *tok, char *action)
 static void
 test_digest(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	int64_t now = util_now_ms();
 	char a[QUEUE_ID_SIZE], b[QUEUE_ID_SIZE], c[QUEUE_ID_SIZE], d[QUEUE_ID_SIZE];
 	char tok[128], action[32];
@@ -552,13 +503,13 @@ test_digest(void **state)
 static void
 test_digest_links(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	char a[QUEUE_ID_SIZE], b[QUEUE_ID_SIZE], tok[OUTBOUND_TOKEN_LEN + 1];
 	char tok2[OUTBOUND_TOKEN_LEN + 1], tok3[OUTBOUND_TOKEN_LEN + 1];
 	char hold[OUTBOUND_TOKEN_LEN + 1];
 	int64_t now = util_now_ms();
 
-	set(fx->cfg, "bayes_table_bits", "16");
+	tu_set(fx->cfg, "bayes_table_bits", "16");
 	queue_digest_setup(fx->cfg);
 	quarantined(fx, a, "x@example.net", "taro@sekisho.test", "a", now);
 	quarantined(fx, b, "x@example.net", "taro@sekisho.test", "b", now);
@@ -624,14 +575,14 @@ test_digest_time(void **state)
 static void
 test_digest_tick(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	char a[QUEUE_ID_SIZE];
 	int64_t now = util_now_ms();
 
 	quarantined(fx, a, "x@example.net", "taro@sekisho.test", "a", now - 1000);
 	assert_int_equal(queue_digest_tick(fx->st, fx->cfg, now, capture_inject, NULL), 0);
 	assert_int_equal(cap.n, 0);
-	set(fx->cfg, "quarantine_digest", "yes");
+	tu_set(fx->cfg, "quarantine_digest", "yes");
 	assert_int_equal(queue_digest_tick(fx->st, fx->cfg, now, capture_inject, NULL), 1);
 	assert_int_equal(cap.n, 1);
 	/* the next call, the same day: not even a store access */
@@ -644,7 +595,7 @@ test_digest_tick(void **state)
 static void
 test_spool_inject(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	struct notify_spool_sink sink = { fx->st, fx->sp };
 	struct envelope *env = notify_envelope(fx->cfg, "outbound", "a@example.com b@example.jp");
 	struct envelope *got = NULL;
@@ -696,7 +647,7 @@ test_incident_helpers(void **state)
 static void
 test_incident_readable(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	char *const rcpts[] = { "kenji@torihiki.co.jp" };
 	char err[256], *msg, *text;
 

@@ -36,49 +36,12 @@
 #include "util/util.h"
 #include "testutil.h"
 
-struct fixture {
-	char dir[64];
-	struct config *cfg;
-	struct store *st;
-	struct spool *sp;
-};
-
-static void
-set(struct config *cfg, const char *name, const char *value)
-{
-	char err[256];
-
-	if (config_set(cfg, name, value, err, sizeof(err)) < 0)
-		fail_msg("config_set %s: %s", name, err);
-}
-
 static int
 setup(void **state)
 {
-	struct fixture *fx = xcalloc(1, sizeof(*fx));
-	const char *src = getenv("SEKISHO_SRC");
-	char err[256], *db, *sp;
+	struct tu_state *fx = xcalloc(1, sizeof(*fx));
 
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/outbound-test-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
-		return -1;
-	fx->cfg = config_new();
-	set(fx->cfg, "state_dir", fx->dir);
-	set(fx->cfg, "myhostname", "gw.sekisho.test");
-	set(fx->cfg, "local_domains", "sekisho.test");
-	set(fx->cfg, "console_url", "https://gw.sekisho.test:8025");
-	if (src != NULL) {
-		char *t = xasprintf("%s/templates", src);
-		set(fx->cfg, "templates_dir", t);
-		free(t);
-	}
-	db = config_state_path(fx->cfg, "sekisho.db");
-	fx->st = store_open(db, err, sizeof(err));
-	free(db);
-	sp = config_state_path(fx->cfg, "spool");
-	fx->sp = spool_open(sp);
-	free(sp);
-	if (fx->st == NULL || fx->sp == NULL)
+	if (tu_state_open(fx, "outbound-test") < 0)
 		return -1;
 	*state = fx;
 	return 0;
@@ -87,12 +50,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 
-	store_close(fx->st);
-	spool_close(fx->sp);
-	config_free(fx->cfg);
-	tu_rmtree(fx->dir);
+	tu_state_close(fx);
 	free(fx);
 	return 0;
 }
@@ -121,7 +81,7 @@ test_risk(void **state)
 	char why[256], err[256];
 
 	(void)state;
-	set(cfg, "approval_rules",
+	tu_set(cfg, "approval_rules",
 	    "OUT_EXTERNAL_ATTACHMENT:4 DLP_MYNUMBER:10 OUT_MANY_EXTERNAL:3 OUT_FIRST_DOMAIN=1.5");
 	assert_int_equal(outbound_rules_check(cfg, err, sizeof(err)), 0);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
@@ -132,10 +92,10 @@ test_risk(void **state)
 		assert_float_equal(r, cases[i].risk, 1e-9);
 		assert_string_equal(why, cases[i].why);
 	}
-	set(cfg, "approval_rules", "OUT_EXTERNAL_ATTACHMENT:four");
+	tu_set(cfg, "approval_rules", "OUT_EXTERNAL_ATTACHMENT:four");
 	assert_int_equal(outbound_rules_check(cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "OUT_EXTERNAL_ATTACHMENT:four"));
-	set(cfg, "approval_rules", ":3");
+	tu_set(cfg, "approval_rules", ":3");
 	assert_int_equal(outbound_rules_check(cfg, err, sizeof(err)), -1);
 	config_free(cfg);
 }
@@ -144,7 +104,7 @@ test_risk(void **state)
 
 /* A held outbound message with its hold record, as the queue writer makes it. */
 static void
-held(struct fixture *fx, const char *id, const char *kind, const char *from,
+held(struct tu_state *fx, const char *id, const char *kind, const char *from,
     const char *to, int64_t release_at, const char *body)
 {
 	struct envelope *env = envelope_new();
@@ -178,7 +138,7 @@ static const char plain_msg[] =
     "From: taro@sekisho.test\r\nTo: bob@partner.example\r\nSubject: x\r\n\r\nhello\r\n";
 
 static enum msg_state
-msg_state(struct fixture *fx, const char *id)
+msg_state(struct tu_state *fx, const char *id)
 {
 	struct queue_info qi;
 	enum msg_state s;
@@ -194,10 +154,10 @@ msg_state(struct fixture *fx, const char *id)
 static void
 test_act_rules(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	struct store_hold h;
 
-	set(fx->cfg, "approval_rules", "OUT_EXTERNAL_ATTACHMENT:4");
+	tu_set(fx->cfg, "approval_rules", "OUT_EXTERNAL_ATTACHMENT:4");
 	held(fx, "HOLD0000000000000001", "hold", "taro@sekisho.test", "bob@partner.example",
 	    util_now_ms() + 60000, plain_msg);
 	held(fx, "APPR0000000000000001", "approval", "taro@sekisho.test",
@@ -239,7 +199,7 @@ test_act_rules(void **state)
 static void
 test_tokens(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	char tok[OUTBOUND_TOKEN_LEN + 1], tok2[OUTBOUND_TOKEN_LEN + 1];
 	char old[OUTBOUND_TOKEN_LEN + 1], other[OUTBOUND_TOKEN_LEN + 1];
 	sqlite3 *db;
@@ -316,13 +276,13 @@ static const char dir_csv[] =
 static void
 test_directory(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	struct outbound_person p;
 	struct dir_entry e;
 	char err[256];
 	FILE *fp = fmemopen((void *)(uintptr_t)dir_csv, sizeof(dir_csv) - 1, "r");
 
-	set(fx->cfg, "hold_time", "2m");
+	tu_set(fx->cfg, "hold_time", "2m");
 	assert_int_equal(outbound_dir_import(fx->st, fp, 0, err, sizeof(err)), 8);
 	fclose(fp);
 	assert_int_equal(store_dir_get(fx->st, DIR_USER, "TARO@sekisho.TEST", &e), 0);
@@ -348,7 +308,7 @@ test_directory(void **state)
 	assert_int_equal(p.hold_ms, 0);
 	outbound_person_clear(&p);
 	/* unknown: the config */
-	set(fx->cfg, "approval_approvers", "admin@sekisho.test");
+	tu_set(fx->cfg, "approval_approvers", "admin@sekisho.test");
 	assert_int_equal(outbound_person_get(fx->st, fx->cfg, "nobody@sekisho.test", &p), 0);
 	assert_string_equal(p.lang, "ja");
 	assert_string_equal(p.approvers, "admin@sekisho.test");
@@ -445,7 +405,7 @@ test_render(void **state)
 static void
 test_iso2022jp(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	const char *subject = "【送信保留】御見積書の送付について（株式会社サンプル様）";
 	char *text = xasprintf("Subject: %s\n\n山田 太郎 様\n\n社外宛てのメールを保留しています。\n"
 	    "ASCII line\n取り消し: https://x/link/abc?action=cancel\n", subject);
@@ -484,7 +444,7 @@ test_iso2022jp(void **state)
 	free(text);
 
 	/* notify_charset = utf-8 */
-	set(fx->cfg, "notify_charset", "utf-8");
+	tu_set(fx->cfg, "notify_charset", "utf-8");
 	text = xstrdup("Subject: 送信保留のお知らせ: 御見積書の送付について（株式会社サンプル様）\n\n本文\n");
 	msg = notify_message(fx->cfg, "hold", "ja", "a@sekisho.test b@sekisho.test", text, &len);
 	assert_non_null(strstr(msg, "Subject: =?UTF-8?B?"));
@@ -501,7 +461,7 @@ test_iso2022jp(void **state)
 static void
 test_templates(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	static const char *const kinds[] = { "hold", "approval", "reminder", "confirm", "outcome" };
 	static const struct notify_var v[] = {
 		{ "subject", "見積書" }, { "sender", "taro@sekisho.test" },
@@ -558,15 +518,15 @@ collect(void *arg, struct envelope *env, const char *msg, size_t len)
 static void
 test_tick(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_state *fx = *state;
 	struct sent s = { { 0 }, 0 };
 	struct store_hold h;
 	int64_t now = util_now_ms();
 	char *path;
 
-	set(fx->cfg, "approval_approvers", "boss@sekisho.test");
-	set(fx->cfg, "approval_deadline", "1h");
-	set(fx->cfg, "approval_reminder", "10m");
+	tu_set(fx->cfg, "approval_approvers", "boss@sekisho.test");
+	tu_set(fx->cfg, "approval_deadline", "1h");
+	tu_set(fx->cfg, "approval_reminder", "10m");
 	held(fx, "TICK0000000000000001", "hold", "taro@sekisho.test", "bob@partner.example",
 	    now + 1000, "From: t@sekisho.test\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
 	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"

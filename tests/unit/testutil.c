@@ -4,8 +4,16 @@
  */
 #include "testutil.h"
 
+#include "queue/queue_spool.h"
 #include "store/store.h"
+#include "util/config.h"
 #include "util/util.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
 
 #include <ftw.h>
 #include <stdio.h>
@@ -82,4 +90,51 @@ tu_store_teardown(void **state)
 	free(ts->path);
 	free(ts);
 	return 0;
+}
+
+void
+tu_set(struct config *cfg, const char *name, const char *value)
+{
+	char err[256];
+
+	if (config_set(cfg, name, value, err, sizeof(err)) < 0)
+		fail_msg("config_set %s: %s", name, err);
+}
+
+int
+tu_state_open(struct tu_state *ts, const char *tag)
+{
+	const char *src = getenv("SEKISHO_SRC");
+	char *path;
+
+	memset(ts, 0, sizeof(*ts));
+	if ((ts->dir = tu_mkdtemp(tag)) == NULL)
+		return -1;
+	ts->cfg = config_new();
+	tu_set(ts->cfg, "state_dir", ts->dir);
+	tu_set(ts->cfg, "myhostname", "gw.sekisho.test");
+	tu_set(ts->cfg, "local_domains", "sekisho.test");
+	tu_set(ts->cfg, "console_url", "https://gw.sekisho.test:8025");
+	if (src != NULL) {
+		path = xasprintf("%s/templates", src);
+		tu_set(ts->cfg, "templates_dir", path);
+		free(path);
+	}
+	ts->st = tu_store_open(ts->dir);
+	path = config_state_path(ts->cfg, "spool");
+	ts->sp = spool_open(path);
+	free(path);
+	return ts->st != NULL && ts->sp != NULL ? 0 : -1;
+}
+
+void
+tu_state_close(struct tu_state *ts)
+{
+	store_close(ts->st);
+	if (ts->sp != NULL)
+		spool_close(ts->sp);
+	config_free(ts->cfg);
+	tu_rmtree(ts->dir);
+	free(ts->dir);
+	memset(ts, 0, sizeof(*ts));
 }

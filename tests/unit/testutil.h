@@ -28,4 +28,26 @@ struct tu_store {
 int tu_store_setup(void **state);
 int tu_store_teardown(void **state);
 
+/*
+ * A gateway's state in a scratch directory, for tests of the parts that
+ * mail (notices, digests, holds): a config with state_dir there, myhostname
+ * gw.sekisho.test, local_domains sekisho.test, console_url
+ * https://gw.sekisho.test:8025 and templates_dir from $SEKISHO_SRC; the
+ * store and the spool of that state_dir.  tu_state_open: 0 or -1.
+ */
+struct config;
+struct spool;
+
+struct tu_state {
+	char *dir;
+	struct config *cfg;
+	struct store *st;
+	struct spool *sp;
+};
+
+int tu_state_open(struct tu_state *ts, const char *tag);
+void tu_state_close(struct tu_state *ts);
+/* config_set that fails the test with the reason. */
+void tu_set(struct config *cfg, const char *name, const char *value);
+
 #endif
