@@ -13,6 +13,9 @@
  *                           our own host name, or is dated in the future
  *   MIME_LIMIT              a parser limit was hit (depth, parts, headers...):
  *                           the message was not fully analysed
+ *   URL_LIMIT               more links than the parser keeps (2000): those
+ *                           beyond were not checked, the rest of the message
+ *                           was (a digest of weblogs lists thousands)
  *   MIME_MALFORMED          broken MIME structure or transfer encoding
  *   TEXT_INVALID_BYTES      text with bytes invalid in its charset
  *
@@ -35,6 +38,7 @@ static const struct symbol_def symbols[] = {
 	{ "HDR_DATE_OLD", 0.5, "Date is more than 30 days old" },
 	{ "HDR_RECEIVED_FORGED", 3.0, "a Received header claims to be ours or is dated in the future" },
 	{ "MIME_LIMIT", 2.0, "a parser limit was hit; the message was not fully analysed" },
+	{ "URL_LIMIT", 1.0, "more links than the parser keeps (2000); those beyond were not checked" },
 	{ "MIME_MALFORMED", 1.0, "broken MIME structure or transfer encoding" },
 	{ "TEXT_INVALID_BYTES", 0.5, "text with bytes that are invalid in its charset" },
 	{ NULL, 0, NULL },
@@ -67,9 +71,12 @@ headers_scan(void *state, const struct scan_ctx *ctx, struct scan_result *r)
 	char buf[256];
 
 	(void)state;
-	if (m->limits)
+	if (m->limits & ~MSG_LIMIT_URLS)
 		result_add(r, "MIME_LIMIT", "limit reached: %s",
-		    limit_names(m->limits, buf, sizeof(buf)));
+		    limit_names(m->limits & ~MSG_LIMIT_URLS, buf, sizeof(buf)));
+	if (m->limits & MSG_LIMIT_URLS)
+		result_add(r, "URL_LIMIT", "more than %zu links; those beyond were not checked",
+		    m->nurls);
 	if (m->defects & (MSG_DEFECT_BAD_MIME | MSG_DEFECT_NO_HEADERS))
 		result_add(r, "MIME_MALFORMED", "%s", (m->defects & MSG_DEFECT_NO_HEADERS) ?
 		    "no header block" : "broken MIME structure or encoding");

@@ -34,6 +34,13 @@
  * offline: they are a symbol of their own, and text that shows a domain
  * over a shortened link is a mismatch.
  *
+ * Link directories: a plain-text message that lists links to
+ * DIGEST_DOMAINS or more registrable domains (a weblog digest, a list of
+ * sites) is a directory, not a lure, and one IP or free-hosting link among
+ * them says nothing about the sender; PHISH_URL_IP and
+ * PHISH_URL_FREE_HOSTING are then not counted for links written as text.
+ * Links behind anchors and forms, and every other check, still count.
+ *
  * Limits: URLs come from the parser (at most max_urls); each is read up to
  * 8 KiB; unwrapping stops after REDIRECT_DEPTH hops.
  */
@@ -50,6 +57,7 @@
 #include <string.h>
 
 #define REDIRECT_DEPTH	4
+#define DIGEST_DOMAINS	50	/* text links to this many domains: a directory */
 
 /* ---- reading URLs ---- */
 
@@ -408,7 +416,7 @@ same_owner(const struct phish_rules *pr, const char *a, const char *b)
 /* Checks on one host (of a link or of a hop inside one). */
 static void
 check_host(const struct phish_rules *pr, struct scan_result *r, GHashTable *seen,
-    const char *url, const char *host, const char *host_utf8, int clickable)
+    const char *url, const char *host, const char *host_utf8, int clickable, int listed)
 {
 	struct url_parts up;
 	struct look_match lm;
@@ -421,7 +429,7 @@ check_host(const struct phish_rules *pr, struct scan_result *r, GHashTable *seen
 		if (up.is_ip && up.numeric)
 			result_add(r, "PHISH_URL_NUMERIC_IP", "link to %s (an IP address in disguise)",
 			    up.host);
-		else if (up.is_ip && ip_is_public(up.host))
+		else if (up.is_ip && ip_is_public(up.host) && !listed)
 			result_add(r, "PHISH_URL_IP", "link to the IP address %s", up.host);
 		if (up.userinfo_host && clickable)
 			result_add(r, "PHISH_URL_USERINFO", "link shows %s but goes to %s",
@@ -454,8 +462,27 @@ check_host(const struct phish_rules *pr, struct scan_result *r, GHashTable *seen
 		    host_utf8 != NULL ? host_utf8 : host, lm.domain, look_kind_name(k));
 	if (clickable && domset_match(pr->shorteners, host) != NULL)
 		result_add(r, "PHISH_URL_SHORTENER", "link through the shortener %s", host);
-	if (domset_match(pr->hosting, host) != NULL)
+	if (!listed && domset_match(pr->hosting, host) != NULL)
 		result_add(r, "PHISH_URL_FREE_HOSTING", "link to %s, a free hosting site", host);
+}
+
+/* Whether the links written as text reach DIGEST_DOMAINS domains (see the header). */
+static int
+link_directory(const struct message *m)
+{
+	GHashTable *doms = g_hash_table_new(g_str_hash, g_str_equal);
+	int many = 0;
+
+	for (size_t i = 0; i < m->nurls && !many; i++) {
+		const struct msg_url *u = &m->urls[i];
+
+		if (u->source == URL_FROM_TEXT && u->domain != NULL) {
+			g_hash_table_add(doms, u->domain);
+			many = g_hash_table_size(doms) >= DIGEST_DOMAINS;
+		}
+	}
+	g_hash_table_destroy(doms);
+	return many;
 }
 
 /*
@@ -605,11 +632,13 @@ phish_check_urls(const struct phish_rules *pr, const struct scan_ctx *ctx, struc
 {
 	const struct message *m = ctx->msg;
 	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+	int directory = link_directory(m);
 
 	for (size_t i = 0; i < m->nurls; i++) {
 		const struct msg_url *u = &m->urls[i];
 		int clickable = u->source == URL_FROM_HREF || u->source == URL_FROM_FORM;
 		int link = clickable || u->source == URL_FROM_TEXT;
+		int listed = directory && u->source == URL_FROM_TEXT;
 
 		/* "UHD 3.14.0.0" in text is a version, not a link: IP hosts
 		 * written without a scheme are left alone */
@@ -631,7 +660,7 @@ phish_check_urls(const struct phish_rules *pr, const struct scan_ctx *ctx, struc
 		check_feeds(pr, r, u->url);
 		if (!link)
 			continue;
-		check_host(pr, r, seen, u->url, u->host, u->host_utf8, clickable);
+		check_host(pr, r, seen, u->url, u->host, u->host_utf8, clickable, listed);
 		/* every hop inside the link */
 		{
 			char *cur = xstrdup(u->url);
@@ -644,7 +673,7 @@ phish_check_urls(const struct phish_rules *pr, const struct scan_ctx *ctx, struc
 				cur = next;
 				if (cur == NULL || phish_url_parts(cur, &up) < 0)
 					break;
-				check_host(pr, r, seen, cur, up.host, NULL, clickable);
+				check_host(pr, r, seen, cur, up.host, NULL, clickable, listed);
 				check_feeds(pr, r, cur);
 			}
 			free(cur);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "detect/detect.h"
+#include "detect/detect_headers.h"
 #include "detect/detect_phish.h"
 #include "message/message.h"
 #include "policy/pipeline.h"
@@ -364,6 +365,9 @@ test_unwrap(void **state)
 		{ "https://evil.example/r?u=https://www.paypal.com/", 1, NULL },
 		{ "https://evil.example/r?u=https://www.paypal.com/", 0, "https://www.paypal.com/" },
 		{ "https://www.google.com/search?q=cats", 1, NULL },
+		/* a webmail's dereferrer: the target percent-encoded in redirectUrl */
+		{ "https://deref-web.de/mail/client/0e2L9R/dereferrer/?redirectUrl=https%3A%2F%2F"
+		  "kb.example.com%2FTuning", 1, "https://kb.example.com/Tuning" },
 	};
 	struct domset *redirectors = domset_new();
 	char err[256], *path = xasprintf("%s/rules/redirectors.txt", src_dir());
@@ -531,6 +535,11 @@ static const struct msg_case msg_cases[] = {
 	  "<p><a href=\"https://github.com/a/b\">https://eur03.safelinks.protection.outlook.com/"
 	  "?url=https%3A%2F%2Fgithub.com%2Fa%2Fb&amp;data=1</a></p>", "", "PHISH_LINK_MISMATCH,"
 	  "PHISH_LINK_MISMATCH_BRAND", 0 },
+	{ "webmail dereferrer unwrapped", "", NULL, "a@lists.example.org", "", "Re: tuning",
+	  "<p><a href=\"https://deref-gmx.net/mail/client/x/dereferrer/?redirectUrl=https%3A%2F%2F"
+	  "kb.example.net%2FTips\">https://kb.example.net/Tips</a></p>", "", "PHISH_LINK_MISMATCH", 0 },
+	{ "public IP written in text", "", NULL, "a@example.org", "", "x",
+	  "Log in at http://198.51.100.7/login today.", "PHISH_URL_IP", "", 0 },
 	{ "shortener under a domain text", "", NULL, "a@news.example.org", "", "Notice",
 	  "<p><a href=\"https://t.co/abc\">www.example.net</a></p>",
 	  "PHISH_LINK_MISMATCH,PHISH_URL_SHORTENER", "", 0 },
@@ -761,6 +770,76 @@ test_messages(void **state)
 			fail_msg("%s: score %.1f above %.1f", c->name, r.score, c->max_score);
 		scan_result_clear(&r);
 	}
+}
+
+/*
+ * A plain-text directory of links (a weblog digest): one IP or free-hosting
+ * link among links to 60 sites is not a lure; the same link behind an
+ * anchor, or in a short list, still is.
+ */
+static void
+test_link_directory(void **state)
+{
+	static const struct {
+		int sites;
+		const char *tail;	/* after the list */
+		const char *want, *absent;
+	} cases[] = {
+		{ 60, "http://198.51.100.7/\nhttp://someone.blogspot.com/\n", "",
+		  "PHISH_URL_IP,PHISH_URL_FREE_HOSTING" },
+		{ 10, "http://198.51.100.7/\nhttp://someone.blogspot.com/\n",
+		  "PHISH_URL_IP,PHISH_URL_FREE_HOSTING", "" },
+		{ 60, "<a href=\"http://198.51.100.7/login\">log in</a>", "PHISH_URL_IP", "" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
+		GString *body = g_string_new(NULL);
+		struct msg_case c = { "link directory", "", "weblogs", "digest@news.example.org",
+		    "", "updated weblogs", NULL, cases[i].want, cases[i].absent, 0 };
+		struct scan_result r;
+		int html = strncmp(cases[i].tail, "<a", 2) == 0;
+
+		if (html)
+			g_string_append(body, "<pre>");
+		for (int k = 0; k < cases[i].sites; k++)
+			g_string_append_printf(body, "Weblog %d\n  http://www.site%d.example/\n", k, k);
+		g_string_append(body, cases[i].tail);
+		if (html)
+			g_string_append(body, "</pre>");
+		c.body = html ? g_string_prepend(body, "<p>")->str : body->str;
+		run_case(&c, NULL, &r);
+		check_symbols(c.name, &r, c.want, c.absent);
+		scan_result_clear(&r);
+		g_string_free(body, TRUE);
+	}
+}
+
+/* More links than the parser keeps: URL_LIMIT, not MIME_LIMIT (the rest of
+ * the message was analysed). */
+static void
+test_url_limit(void **state)
+{
+	GString *raw = g_string_new("From: a@example.org\r\nSubject: weblogs\r\n\r\n");
+	struct envelope *env = envelope_new();
+	struct scan_result r;
+	struct scan_ctx ctx;
+	struct message *msg;
+
+	(void)state;
+	for (int k = 0; k < 2500; k++)
+		g_string_append_printf(raw, "http://h%d.example.com/\r\n", k);
+	msg = message_parse(raw->str, raw->len, NULL);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.env = env;
+	ctx.msg = msg;
+	scan_result_init(&r, detect_scores(engine));
+	detect_headers.scan(NULL, &ctx, &r);
+	check_symbols("2500 links", &r, "URL_LIMIT", "MIME_LIMIT");
+	scan_result_clear(&r);
+	message_free(msg);
+	envelope_free(env);
+	g_string_free(raw, TRUE);
 }
 
 /* "Facebook, _ <x@evil.example>" parses as two addresses: the name of the
@@ -1472,6 +1551,8 @@ main(void)
 		cmocka_unit_test(test_url_parts),
 		cmocka_unit_test(test_bec_phrases),
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_link_directory),
+		cmocka_unit_test(test_url_limit),
 		cmocka_unit_test(test_split_from),
 		cmocka_unit_test(test_brand_auth_fail),
 		cmocka_unit_test(test_outbound),
