@@ -824,7 +824,7 @@ test_detector(void **state)
 		if (n % 2) {
 			assert_string_not_equal(y->name, "BAYES_HAM");
 			if (strcmp(y->name, "BAYES_SPAM") == 0) {
-				assert_true(y->score >= 0.5 && y->score <= 8.0);
+				assert_true(y->score >= 5.0 && y->score <= 8.0);
 				firm++;
 			}
 		} else {
@@ -840,15 +840,16 @@ test_detector(void **state)
 	d->free(st);
 
 	/*
-	 * The grade follows the calibrated log-odds L: BAYES_SPAM is 0.5 + (L -
+	 * The grade follows the calibrated log-odds L: BAYES_SPAM is 5 + (L -
 	 * logit(0.9)), at most 8; BAYES_HAM -(0.5 + (logit(0.1) - L) / 2), at
 	 * least -4.  A flat scaling (A tiny) fixes L at B for every message.
 	 */
 	{
 		static const struct { double b; const char *name; double score; } g[] = {
-			{ 2.1972246 + 2.0, "BAYES_SPAM", 2.5 },
-			{ 2.1972246 + 4.5, "BAYES_SPAM", 5.0 },	/* alone: the tag score */
-			{ 2.1972246 + 30.0, "BAYES_SPAM", 8.0 },
+			{ 2.1972246 + 0.01, "BAYES_SPAM", 5.01 },	/* alone: the tag score */
+			{ 2.1972246 + 2.0, "BAYES_SPAM", 7.0 },
+			{ 2.1972246 + 30.0, "BAYES_SPAM", 8.0 },	/* never quarantines alone */
+			{ 2.1972246 - 0.01, "BAYES_UNSURE", 0.0 },
 			{ 0.0, "BAYES_UNSURE", 0.0 },
 			{ -2.1972246 - 3.0, "BAYES_HAM", -2.0 },
 			{ -2.1972246 - 30.0, "BAYES_HAM", -4.0 },
