@@ -88,7 +88,7 @@ classifier_logodds(const struct classifier *c, double margin)
 
 	if (c->cal_n > 0 && n < c->cal_n)
 		t = n / c->cal_n;
-	return (1.0 + (c->cal_a - 1.0) * t) * margin + c->cal_b * t;
+	return (CLF_YOUNG_A + (c->cal_a - CLF_YOUNG_A) * t) * margin + c->cal_b * t;
 }
 
 double
