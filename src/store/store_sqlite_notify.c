@@ -75,7 +75,7 @@ store_digest_claim(struct store *st, const char *rcpt, int64_t due_ms, int64_t n
 {
 	sqlite3_stmt *s;
 	enum tx_kind own;
-	int64_t sent, cutoff;
+	int64_t sent = 0, cutoff = 0;	/* set by digest_get unless it fails */
 	int rc;
 
 	if (store_tx_enter(st, 1, &own) < 0)
