@@ -21,6 +21,7 @@
 #include "account/incident.h"
 #include "account/sieve_audit.h"
 #include "detect/detect.h"
+#include "outbound/outbound.h"
 #include "policy/pipeline.h"
 #include "queue/queue_spool.h"
 #include "store/store.h"
@@ -505,7 +506,7 @@ incident_step_device(const struct incident_env *ie, int64_t id, const char *logi
 	}
 	json_decref(msgs);
 	if (n > 0 && ie->spool != NULL) {
-		pl = pipeline_new(ie->cfg, err, errlen);
+		pl = pipeline_new(ie->cfg, outbound_pipeline_ops(), err, errlen);
 		if (pl == NULL) {
 			free(ids);
 			json_decref(scans);

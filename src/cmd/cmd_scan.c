@@ -18,6 +18,7 @@
 #include "cmd/cmd.h"
 #include "detect/detect.h"
 #include "message/message.h"
+#include "outbound/outbound.h"
 #include "policy/pipeline.h"
 #include "util/buf.h"
 #include "util/util.h"
@@ -382,7 +383,7 @@ cmd_scan(const struct config *cfg, int argc, char **argv)
 	}
 	else
 		add_file(&run, target);
-	run.pl = pipeline_new(cfg, err, sizeof(err));
+	run.pl = pipeline_new(cfg, outbound_pipeline_ops(), err, sizeof(err));
 	if (run.pl == NULL) {
 		fprintf(stderr, "sekisho: %s\n", err);
 		rc = 1;

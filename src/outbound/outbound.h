@@ -4,8 +4,9 @@
  *
  * Where each part runs:
  *
- *   policy (scan workers)   outbound_assess(): the risk of a message from
- *                           its symbols (approval_rules weights) and,
+ *   policy (scan workers)   outbound_assess(), handed to the pipeline as
+ *                           outbound_pipeline_ops(): the risk of a message
+ *                           from its symbols (approval_rules weights) and,
  *                           with the directory, whether it goes outside
  *                           and how long the sender's mail waits.  The
  *                           verdict is ACTION_HOLD with a hold kind.
@@ -30,6 +31,7 @@
 #include <stdio.h>
 
 #include "detect/detect.h"
+#include "policy/pipeline.h"
 #include "store/store.h"
 #include "store/store_outbound.h"
 #include "util/config.h"
@@ -53,16 +55,17 @@ struct outbound_rules *outbound_rules_new(const struct config *cfg, char *err,
     size_t errlen);
 void outbound_rules_free(struct outbound_rules *r);
 
-struct outbound_assessment {
-	const char *kind;	/* NULL (send), "hold", "approval" or "confirm" */
-	double risk;
-	int64_t hold_ms;	/* kind "hold": how long */
-	int external;		/* recipients outside, after list expansion */
-};
-
 /* Decide for one outbound message.  Thread-safe. */
 void outbound_assess(struct outbound_rules *rules, const struct scan_ctx *ctx,
-    const struct scan_result *r, struct outbound_assessment *a);
+    const struct scan_result *r, struct pipeline_hold *a);
+
+/*
+ * What mis-send prevention adds to the pipeline (pipeline.h): the hold
+ * decision above and attachment protection (attach_link.h).  The programs
+ * that scan -- the daemon's queue, `sekisho scan`, the incident rescan --
+ * pass it to pipeline_new().
+ */
+const struct pipeline_ops *outbound_pipeline_ops(void);
 
 /* ---- directory ---- */
 

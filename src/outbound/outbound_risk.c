@@ -20,6 +20,7 @@
  * never by `sekisho scan`.
  */
 #include "detect/detect_outbound.h"
+#include "outbound/attach_link.h"
 #include "outbound/outbound.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -139,7 +140,7 @@ rules_store(struct outbound_rules *r)
 
 void
 outbound_assess(struct outbound_rules *rules, const struct scan_ctx *ctx,
-    const struct scan_result *r, struct outbound_assessment *a)
+    const struct scan_result *r, struct pipeline_hold *a)
 {
 	const struct config *cfg = rules->cfg;
 	const struct envelope *env = ctx->env;
@@ -192,4 +193,59 @@ void
 outbound_directory_hook(struct outbound_rules *rules)
 {
 	outbound_set_internal_hook(rules ? directory_internal : NULL, rules);
+}
+
+/* ---- the pipeline's view (pipeline.h) ---- */
+
+static void *
+hold_open(const struct config *cfg, char *err, size_t errlen)
+{
+	return outbound_rules_new(cfg, err, errlen);
+}
+
+static void
+hold_close(void *state)
+{
+	outbound_rules_free(state);
+}
+
+static void
+hold_assess(void *state, const struct scan_ctx *ctx, const struct scan_result *r,
+    struct pipeline_hold *h)
+{
+	outbound_assess(state, ctx, r, h);
+}
+
+static void *
+protect_open(const struct config *cfg)
+{
+	return attach_protect_new(cfg);
+}
+
+static void
+protect_close(void *state)
+{
+	attach_protect_free(state);
+}
+
+static int
+protect_apply(void *state, const struct envelope *env, const char *raw, size_t rawlen,
+    struct verdict *v)
+{
+	return attach_protect_apply(state, env, raw, rawlen, v);
+}
+
+static const struct pipeline_ops ops = {
+	.hold_open = hold_open,
+	.hold_close = hold_close,
+	.hold_assess = hold_assess,
+	.protect_open = protect_open,
+	.protect_close = protect_close,
+	.protect_apply = protect_apply,
+};
+
+const struct pipeline_ops *
+outbound_pipeline_ops(void)
+{
+	return &ops;
 }

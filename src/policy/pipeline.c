@@ -9,7 +9,6 @@
 #include "policy/pipeline.h"
 #include "detect/detect.h"
 #include "message/message.h"
-#include "outbound/attach_link.h"
 #include "policy/policy.h"
 #include "util/dns.h"
 #include "util/log.h"
@@ -30,7 +29,8 @@ struct pipeline {
 	struct policy *policy;
 	struct dns *dns;
 	struct message_limits limits;
-	struct attach_protect *ap;	/* attachment_protection, or NULL */
+	const struct pipeline_ops *ops;	/* from above, or NULL */
+	void *protect;			/* ops' attachment protection, or NULL */
 	int record;		/* pass scan_ctx.record: 1 in the daemon */
 };
 
@@ -60,11 +60,13 @@ verdict_clear(struct verdict *v)
 }
 
 struct pipeline *
-pipeline_new(const struct config *cfg, char *err, size_t errlen)
+pipeline_new(const struct config *cfg, const struct pipeline_ops *ops, char *err,
+    size_t errlen)
 {
 	struct pipeline *pl = xcalloc(1, sizeof(*pl));
 
 	pl->cfg = cfg;
+	pl->ops = ops;
 	pl->record = 1;
 	message_limits_default(&pl->limits);
 	if (cfg->network_checks) {
@@ -75,9 +77,10 @@ pipeline_new(const struct config *cfg, char *err, size_t errlen)
 	}
 	if ((pl->de = detect_new(cfg, err, errlen)) == NULL)
 		goto fail;
-	if ((pl->policy = policy_new(cfg, err, errlen)) == NULL)
+	if ((pl->policy = policy_new(cfg, ops, err, errlen)) == NULL)
 		goto fail;
-	pl->ap = attach_protect_new(cfg);
+	if (ops != NULL && ops->protect_open != NULL)
+		pl->protect = ops->protect_open(cfg);
 	return pl;
 fail:
 	pipeline_free(pl);
@@ -95,7 +98,8 @@ pipeline_free(struct pipeline *pl)
 {
 	if (pl == NULL)
 		return;
-	attach_protect_free(pl->ap);
+	if (pl->protect != NULL)
+		pl->ops->protect_close(pl->protect);
 	policy_free(pl->policy);
 	detect_free(pl->de);
 	dns_free(pl->dns);
@@ -188,8 +192,8 @@ pipeline_run_msg(struct pipeline *pl, const struct envelope *env,
 			    "delivered unchanged", env->id);
 		/* attachment protection: only for mail that leaves, after the
 		 * checks (a file with malware never gets a link) */
-		if (pl->ap != NULL && pl->record && ctx.outbound &&
-		    v->action != ACTION_QUARANTINE && attach_protect_apply(pl->ap, env,
+		if (pl->protect != NULL && pl->record && ctx.outbound &&
+		    v->action != ACTION_QUARANTINE && pl->ops->protect_apply(pl->protect, env,
 		    msg->raw, msg->rawlen, v) < 0) {
 			log_warn("pipeline: id=%s: the attachments could not be protected; "
 			    "quarantined", env->id);

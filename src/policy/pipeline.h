@@ -45,10 +45,44 @@ struct verdict {
 void verdict_clear(struct verdict *v);
 
 struct pipeline;
+struct scan_ctx;
 struct scan_result;
 
-/* Build the stage from config (rules, engines, resolver). NULL + err. */
-struct pipeline *pipeline_new(const struct config *cfg, char *err, size_t errlen);
+/*
+ * What the modules above policy add to it.  Policy depends on nothing
+ * above it (docs/architecture.md): mis-send prevention (src/outbound,
+ * outbound_pipeline_ops()) plugs in here, and the programs hand it to
+ * pipeline_new().  Without it, outbound mail the score lets through never
+ * waits (a hold forced by symbol_actions is an admin hold) and attachments
+ * stay as they are.
+ */
+struct pipeline_hold {
+	const char *kind;	/* NULL: send; "hold", "approval" or "confirm" */
+	double risk;		/* the approval_rules weights of the symbols found */
+	int64_t hold_ms;	/* "hold": how long */
+	int external;		/* a recipient is outside, after list expansion */
+};
+struct pipeline_ops {
+	/* Should outbound mail that the score lets through wait?  open: NULL
+	 * + err on a bad setting; assess: thread-safe. */
+	void *(*hold_open)(const struct config *cfg, char *err, size_t errlen);
+	void (*hold_close)(void *state);
+	void (*hold_assess)(void *state, const struct scan_ctx *ctx,
+	    const struct scan_result *r, struct pipeline_hold *h);
+	/* Outbound mail that leaves, after the verdict: put its attachments
+	 * behind a link or in an encrypted ZIP (v->rewritten, v->protect).
+	 * open: NULL when off; apply: 0, or -1 and the message is
+	 * quarantined rather than sent as it is; thread-safe. */
+	void *(*protect_open)(const struct config *cfg);
+	void (*protect_close)(void *state);
+	int (*protect_apply)(void *state, const struct envelope *env,
+	    const char *raw, size_t rawlen, struct verdict *v);
+};
+
+/* Build the stage from config (rules, engines, resolver); ops may be
+ * NULL (above).  NULL + err. */
+struct pipeline *pipeline_new(const struct config *cfg, const struct pipeline_ops *ops,
+    char *err, size_t errlen);
 void pipeline_free(struct pipeline *pl);
 /* record = 0: analyse without learning or keeping history (offline scans). */
 void pipeline_set_record(struct pipeline *pl, int record);

@@ -8,7 +8,6 @@
  */
 #include "policy/policy.h"
 #include "detect/detect_outbound.h"
-#include "outbound/outbound.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -27,7 +26,8 @@ struct policy {
 	struct forced *forced;
 	size_t nforced;
 	const struct symbol_def *attach_syms;	/* the attachment check's symbols */
-	struct outbound_rules *outbound;	/* holds and approvals (src/outbound) */
+	const struct pipeline_ops *ops;	/* holds and approvals (src/outbound), or NULL */
+	void *holds;			/* ops' state */
 };
 
 
@@ -98,11 +98,13 @@ severity(enum action a)
 }
 
 struct policy *
-policy_new(const struct config *cfg, char *err, size_t errlen)
+policy_new(const struct config *cfg, const struct pipeline_ops *ops, char *err,
+    size_t errlen)
 {
 	struct policy *p = xcalloc(1, sizeof(*p));
 
 	p->cfg = cfg;
+	p->ops = ops != NULL && ops->hold_open != NULL ? ops : NULL;
 	/* Our result headers, and Authentication-Results claiming our
 	 * authserv-id, are never taken from the sender (RFC 8601 section 5). */
 	p->remove_ar = xasprintf("Authentication-Results:%s",
@@ -119,7 +121,7 @@ policy_new(const struct config *cfg, char *err, size_t errlen)
 			if (strcmp(reg[i]->name, "attach") == 0)
 				p->attach_syms = reg[i]->symbols;
 	}
-	if ((p->outbound = outbound_rules_new(cfg, err, errlen)) == NULL) {
+	if (p->ops != NULL && (p->holds = p->ops->hold_open(cfg, err, errlen)) == NULL) {
 		policy_free(p);
 		return NULL;
 	}
@@ -148,7 +150,8 @@ policy_free(struct policy *p)
 	for (size_t i = 0; i < p->nforced; i++)
 		free(p->forced[i].symbol);
 	free(p->forced);
-	outbound_rules_free(p->outbound);
+	if (p->holds != NULL)
+		p->ops->hold_close(p->holds);
 	free(p->remove_ar);
 	free(p);
 }
@@ -280,17 +283,20 @@ policy_decide(const struct policy *p, const struct scan_ctx *ctx,
 
 /*
  * Outbound mail the score lets through may still wait: for an approver,
- * for the sender's confirmation, or for the sender's hold time (see
- * outbound_risk.c).  A hold forced by symbol_actions waits for the
- * sender's confirmation unless the risk calls for an approver.
+ * for the sender's confirmation, or for the sender's hold time (the hold
+ * ops, src/outbound/outbound_risk.c).  A hold forced by symbol_actions
+ * waits for the sender's confirmation unless the risk calls for an
+ * approver; without the ops it is an admin hold.
  */
 static enum action
 outbound_hold(const struct policy *p, const struct scan_ctx *ctx,
     const struct scan_result *r, enum action a, int forced, struct verdict *v)
 {
-	struct outbound_assessment as;
+	struct pipeline_hold as;
 
-	outbound_assess(p->outbound, ctx, r, &as);
+	if (p->holds == NULL)
+		return a;
+	p->ops->hold_assess(p->holds, ctx, r, &as);
 	if (forced && a == ACTION_HOLD && (as.kind == NULL || strcmp(as.kind, "hold") == 0))
 		as.kind = "confirm";
 	if (as.kind == NULL)

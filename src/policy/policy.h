@@ -25,7 +25,9 @@
 
 struct policy;
 
-struct policy *policy_new(const struct config *cfg, char *err, size_t errlen);
+/* ops: the outbound holds (pipeline.h), or NULL. */
+struct policy *policy_new(const struct config *cfg, const struct pipeline_ops *ops,
+    char *err, size_t errlen);
 void policy_free(struct policy *p);
 
 /*

@@ -1109,7 +1109,7 @@ queue_start(const struct config *cfg, struct mainq *mq, char *err, size_t errlen
 	free(db);
 	if (q->wstore == NULL)
 		goto fail;
-	q->pipeline = pipeline_new(cfg, err, errlen);
+	q->pipeline = pipeline_new(cfg, outbound_pipeline_ops(), err, errlen);
 	if (q->pipeline == NULL)
 		goto fail;
 	q->client_ctx = SSL_CTX_new(TLS_client_method());

@@ -41,6 +41,7 @@
 #include "detect/attach.h"
 #include "detect/detect.h"
 #include "message/message.h"
+#include "outbound/outbound.h"
 #include "policy/pipeline.h"
 #include "util/base64.h"
 #include "util/config.h"
@@ -171,7 +172,7 @@ run_open(struct run *r, const char *settings)
 	char err[512];
 
 	r->cfg = make_config(settings);
-	r->pl = pipeline_new(r->cfg, err, sizeof(err));
+	r->pl = pipeline_new(r->cfg, outbound_pipeline_ops(), err, sizeof(err));
 	if (r->pl == NULL)
 		fail_msg("pipeline: %s", err);
 	r->env = envelope_new();

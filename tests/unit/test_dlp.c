@@ -19,6 +19,7 @@
 #include "detect/detect.h"
 #include "detect/detect_dlp.h"
 #include "message/message.h"
+#include "outbound/outbound.h"
 #include "policy/pipeline.h"
 #include "store/envelope.h"
 #include "util/config.h"
@@ -290,7 +291,7 @@ run_mail(const struct config *cfg, const char *listener, struct scan_result *r)
 	struct verdict v;
 	char err[256];
 
-	pl = pipeline_new(cfg, err, sizeof(err));
+	pl = pipeline_new(cfg, outbound_pipeline_ops(), err, sizeof(err));
 	if (pl == NULL)
 		fail_msg("pipeline_new: %s", err);
 	pipeline_set_record(pl, 0);

@@ -23,6 +23,7 @@
 #include "detect/detect_outbound.h"
 #include "detect/detect_phish.h"
 #include "message/message.h"
+#include "outbound/outbound.h"
 #include "policy/pipeline.h"
 #include "store/envelope.h"
 #include "store/store.h"
@@ -94,7 +95,7 @@ send_mail(const struct config *cfg, int record, const char *from, const char *rc
 	struct verdict v;
 	char err[256], *raw, *copy, *tok, *save = NULL;
 
-	pl = pipeline_new(cfg, err, sizeof(err));
+	pl = pipeline_new(cfg, outbound_pipeline_ops(), err, sizeof(err));
 	if (pl == NULL)
 		fail_msg("pipeline_new: %s", err);
 	pipeline_set_record(pl, record);
@@ -183,7 +184,7 @@ test_inline_image_is_no_file(void **state)
 	char err[256];
 
 	(void)state;
-	pl = pipeline_new(cfg, err, sizeof(err));
+	pl = pipeline_new(cfg, outbound_pipeline_ops(), err, sizeof(err));
 	assert_non_null(pl);
 	pipeline_set_record(pl, 0);
 	env->listener = xstrdup("outbound");

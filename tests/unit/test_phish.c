@@ -29,6 +29,7 @@
 #include "detect/detect_headers.h"
 #include "detect/detect_phish.h"
 #include "message/message.h"
+#include "outbound/outbound.h"
 #include "policy/pipeline.h"
 #include "store/store.h"
 #include "store/envelope.h"
@@ -1324,7 +1325,7 @@ test_history_pipeline(void **state)
 	assert_non_null(mkdtemp(dir));
 	settings = xasprintf("state_dir=%s;local_domains=example.co.jp", dir);
 	cfg = make_cfg(settings);
-	pl = pipeline_new(cfg, err, sizeof(err));
+	pl = pipeline_new(cfg, outbound_pipeline_ops(), err, sizeof(err));
 	if (pl == NULL)
 		fail_msg("pipeline_new: %s", err);
 	env->listener = xstrdup("inbound");

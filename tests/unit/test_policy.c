@@ -112,7 +112,7 @@ test_table(void **state)
 
 		if (de == NULL)
 			fail_msg("case %zu: %s", i, err);
-		p = policy_new(cfg, err, sizeof(err));
+		p = policy_new(cfg, NULL, err, sizeof(err));
 		if (p == NULL)
 			fail_msg("case %zu: %s", i, err);
 		env->listener = xstrdup(c->listener);
@@ -161,7 +161,7 @@ test_bad_settings(void **state)
 
 	(void)state;
 	cfg = make_config("symbol_actions=HDR_MISSING_DATE=explode");
-	assert_null(policy_new(cfg, err, sizeof(err)));
+	assert_null(policy_new(cfg, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "symbol_actions"));
 	config_free(cfg);
 	/* a score for a symbol nobody declares is an error, not a silent no-op */

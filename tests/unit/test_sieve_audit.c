@@ -20,6 +20,7 @@
 
 #include "account/sieve_audit.h"
 #include "detect/detect.h"
+#include "outbound/outbound.h"
 #include "policy/pipeline.h"
 #include "store/store.h"
 #include "store/store_audit.h"
@@ -321,7 +322,7 @@ run_mail(const char *mail, const char *listener, const char *rcpt, const char *w
 	assert_int_equal(config_set(cfg, "bayes_enable", "no", err, sizeof(err)), 0);
 	assert_int_equal(config_set(cfg, "attach_enable", "no", err, sizeof(err)), 0);
 	assert_int_equal(config_set(cfg, "local_domains", "sekisho.test", err, sizeof(err)), 0);
-	pl = pipeline_new(cfg, err, sizeof(err));
+	pl = pipeline_new(cfg, outbound_pipeline_ops(), err, sizeof(err));
 	if (pl == NULL)
 		fail_msg("pipeline_new: %s", err);
 	pipeline_set_record(pl, 0);
@@ -440,7 +441,7 @@ test_sent_history_kept(void **state)
 	assert_int_equal(config_set(cfg, "bayes_enable", "no", err, sizeof(err)), 0);
 	assert_int_equal(config_set(cfg, "attach_enable", "no", err, sizeof(err)), 0);
 	assert_int_equal(config_set(cfg, "local_domains", "sekisho.test", err, sizeof(err)), 0);
-	pl = pipeline_new(cfg, err, sizeof(err));
+	pl = pipeline_new(cfg, outbound_pipeline_ops(), err, sizeof(err));
 	assert_non_null(pl);
 	util_strlcpy(env->id, "hist1", sizeof(env->id));
 	env->listener = xstrdup("outbound");

@@ -34,6 +34,7 @@
 #include "account/account_guard.h"
 #include "detect/detect.h"
 #include "detect/detect_takeover.h"
+#include "outbound/outbound.h"
 #include "policy/pipeline.h"
 #include "store/store.h"
 #include "store/store_account.h"
@@ -376,7 +377,7 @@ reopen_pipeline(struct replay *rp)
 
 	if (rp->pl)
 		pipeline_free(rp->pl);
-	rp->pl = pipeline_new(rp->cfg, err, sizeof(err));
+	rp->pl = pipeline_new(rp->cfg, outbound_pipeline_ops(), err, sizeof(err));
 	if (rp->pl == NULL)
 		fail_msg("pipeline_new: %s", err);
 }
@@ -533,7 +534,7 @@ test_signature_changed(void **state)
 	assert_int_equal(config_set(cfg, "bayes_enable", "no", err, sizeof(err)), 0);
 	assert_int_equal(config_set(cfg, "attach_enable", "no", err, sizeof(err)), 0);
 	assert_int_equal(config_set(cfg, "local_domains", "corp.example", err, sizeof(err)), 0);
-	pl = pipeline_new(cfg, err, sizeof(err));
+	pl = pipeline_new(cfg, outbound_pipeline_ops(), err, sizeof(err));
 	assert_non_null(pl);
 	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
 		struct envelope *env = envelope_new();
