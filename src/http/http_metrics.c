@@ -6,7 +6,8 @@
  *   sekisho_messages_logged{action}          gauge: verdicts in the message log
  *                                               (kept for message_log_retention)
  *   sekisho_symbol_hits{symbol}              gauge: messages with each symbol in the
- *                                               last 24 hours
+ *                                               last 24 hours (by whole hours: the
+ *                                               store's hourly counts, migration 15)
  *   sekisho_scan_duration_seconds            histogram: receipt to verdict
  *   sekisho_delivery_latency_seconds         histogram: receipt to delivery (per recipient)
  *

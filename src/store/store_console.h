@@ -141,7 +141,9 @@ int64_t store_msglog_purge(struct store *st, int64_t before_ms);
 /*
  * Aggregates for /stats and /metrics.  A callback gets (key, key2, count):
  *   store_stats_by_action   hour start (ms), action
- *   store_stats_symbols     0, symbol name (most frequent first, up to limit)
+ *   store_stats_symbols     0, symbol name (most frequent first, up to limit);
+ *                           for everyone's mail (addr NULL) from the hourly
+ *                           counts, so from the start of since_ms's hour
  *   store_stats_targets     0, recipient of mail not simply delivered
  *   store_stats_logins      hour start (ms), "failures" / "refused"
  * addr (may be NULL) restricts to mail of that address, as above.

@@ -410,6 +410,32 @@ static const char *const migrations[] = {
 	"  fingerprint TEXT NOT NULL,"
 	"  items TEXT NOT NULL DEFAULT '',"
 	"  updated_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	/*
+	 * 15: how many messages had each symbol, per hour (the dashboard's top
+	 * symbols, /metrics), kept by triggers beside the message log: reading
+	 * a day of the log itself parsed every message's symbols (2.2 s at
+	 * 200,000 messages).  A verdict that replaces a row of the log first
+	 * takes the old row's symbols off.  Pruned with the log.
+	 */
+	"CREATE TABLE symbol_hits ("
+	"  hour INTEGER NOT NULL,"
+	"  symbol TEXT NOT NULL,"
+	"  n INTEGER NOT NULL,"
+	"  PRIMARY KEY (hour, symbol)) WITHOUT ROWID;"
+	"INSERT INTO symbol_hits (hour, symbol, n) SELECT l.received_ms / 3600000, j.value,"
+	"  count(*) FROM msglog l, json_each(l.symbols) j WHERE j.value IS NOT NULL"
+	"  GROUP BY 1, 2;"
+	"CREATE TRIGGER symbol_hits_add AFTER INSERT ON msglog BEGIN"
+	"  INSERT INTO symbol_hits (hour, symbol, n) SELECT NEW.received_ms / 3600000,"
+	"    value, 1 FROM json_each(NEW.symbols) WHERE value IS NOT NULL"
+	"    ON CONFLICT (hour, symbol) DO UPDATE SET n = n + 1;"
+	"  END;"
+	"CREATE TRIGGER symbol_hits_replace BEFORE UPDATE OF action ON messages"
+	"  WHEN OLD.action IS NULL AND NEW.action IS NOT NULL BEGIN"
+	"  UPDATE symbol_hits SET n = n - 1 WHERE (hour, symbol) IN"
+	"    (SELECT l.received_ms / 3600000, j.value FROM msglog l, json_each(l.symbols) j"
+	"     WHERE l.id = NEW.id);"
+	"  END;",
 };
 #define SCHEMA_VERSION ((int)UTIL_ARRAY_LEN(migrations))
 

@@ -516,6 +516,7 @@ static const char sql_log_list[] =
     " ORDER BY l.received_ms DESC, l.id DESC LIMIT ?10 OFFSET ?11";
 static const char sql_log_count[] = "SELECT count(*) FROM msglog l" L_WHERE;
 static const char sql_log_purge[] = "DELETE FROM msglog WHERE received_ms < ?1";
+static const char sql_hits_purge[] = "DELETE FROM symbol_hits WHERE hour < ?1 / 3600000";
 static const char sql_has_rcpt[] =
     "SELECT 1 FROM recipients WHERE msg_id = ?1 AND lower(addr) = lower(?2)";
 
@@ -628,7 +629,15 @@ store_msg_has_rcpt(struct store *st, const char *id, const char *addr)
 int64_t
 store_msglog_purge(struct store *st, int64_t before_ms)
 {
-	return purge(st, sql_log_purge, before_ms, "purge message log");
+	enum tx_kind own;
+	int64_t n;
+
+	if (store_tx_enter(st, 1, &own) < 0)
+		return -1;
+	n = purge(st, sql_log_purge, before_ms, "purge message log");
+	if (n >= 0 && purge(st, sql_hits_purge, before_ms, "purge symbol counts") < 0)
+		n = -1;
+	return store_tx_leave(st, own, n < 0 ? -1 : 0) < 0 ? -1 : n;
 }
 
 /* ---- aggregates ---- */
@@ -643,6 +652,10 @@ static const char sql_by_action[] =
 static const char sql_symbols[] =
     "SELECT 0, j.value, count(*) AS n FROM msglog l, json_each(l.symbols) j"
     " WHERE l.received_ms >= ?1" A_ADDR " GROUP BY j.value ORDER BY n DESC, j.value LIMIT ?3";
+/* everyone's mail: the hourly counts (migration 15), from since's hour on */
+static const char sql_symbol_hits[] =
+    "SELECT 0, symbol, sum(n) AS t FROM symbol_hits WHERE hour >= ?1 / 3600000"
+    " AND ?2 IS NULL GROUP BY symbol HAVING t > 0 ORDER BY t DESC, symbol LIMIT ?3";
 static const char sql_targets[] =
     "SELECT 0, lower(j.value), count(*) AS n FROM msglog l, json_each(l.rcpts) j"
     " WHERE l.received_ms >= ?1 AND l.action NOT IN ('deliver', 'release')" A_ADDR
@@ -689,7 +702,8 @@ int
 store_stats_symbols(struct store *st, int64_t since_ms, const char *addr,
     int64_t limit, store_stat_cb cb, void *arg)
 {
-	return aggregate(st, sql_symbols, since_ms, addr, limit, 0, cb, arg);
+	return aggregate(st, addr == NULL ? sql_symbol_hits : sql_symbols, since_ms, addr,
+	    limit, 0, cb, arg);
 }
 
 int

@@ -562,6 +562,88 @@ test_msglog(void **state)
 	envelope_free(rej);
 }
 
+/* ---- the hourly symbol counts (migration 15) ---- */
+
+struct hits {
+	char name[8][32];
+	int64_t n[8];
+	size_t k;
+};
+
+static int
+hits_cb(int64_t key, const char *name, int64_t n, void *arg)
+{
+	struct hits *h = arg;
+
+	(void)key;
+	if (h->k < 8) {
+		snprintf(h->name[h->k], sizeof(h->name[0]), "%s", name);
+		h->n[h->k++] = n;
+	}
+	return 0;
+}
+
+static int64_t
+hit(struct tu_store *fx, const char *addr, const char *name)
+{
+	struct hits h;
+
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(store_stats_symbols(fx->st, util_now_ms() - 3600000, addr, 100,
+	    hits_cb, &h), 0);
+	for (size_t i = 0; i < h.k; i++)
+		if (strcmp(h.name[i], name) == 0)
+			return h.n[i];
+	return 0;
+}
+
+static void
+verdict(struct tu_store *fx, struct envelope *env, char *action, char *scan)
+{
+	struct queue_info qi;
+
+	memset(&qi, 0, sizeof(qi));
+	qi.state = MSG_QUEUED;
+	qi.action = action;
+	qi.scan = scan;
+	assert_int_equal(store_msg_update(fx->st, env, &qi), 0);
+}
+
+/* Everyone's top symbols come from the hourly counts, which must agree
+ * with the log they summarise: added with each verdict, taken off when a
+ * message is judged again, pruned with the log. */
+static void
+test_symbol_hits(void **state)
+{
+	struct tu_store *fx = *state;
+	struct envelope *a = make_env("H1", "inbound"), *b = make_env("H2", "inbound");
+	struct queue_info qi;
+
+	memset(&qi, 0, sizeof(qi));
+	qi.state = MSG_RECEIVED;
+	assert_int_equal(store_msg_insert(fx->st, a, &qi), 0);
+	assert_int_equal(store_msg_insert(fx->st, b, &qi), 0);
+	verdict(fx, a, "tag", "{\"symbols\":[{\"name\":\"SYM_A\"},{\"name\":\"SYM_B\"}]}");
+	verdict(fx, b, "deliver", "{\"symbols\":[{\"name\":\"SYM_A\"}]}");
+	assert_int_equal(hit(fx, NULL, "SYM_A"), 2);
+	assert_int_equal(hit(fx, NULL, "SYM_B"), 1);
+	/* the per-user view reads the log itself: the same figures */
+	assert_int_equal(hit(fx, "alice@sekisho.test", "SYM_A"), 2);
+	/* judged again (a rescan after a restart): the old symbols come off */
+	verdict(fx, a, NULL, NULL);
+	verdict(fx, a, "deliver", "{\"symbols\":[{\"name\":\"SYM_C\"}]}");
+	assert_int_equal(hit(fx, NULL, "SYM_A"), 1);
+	assert_int_equal(hit(fx, NULL, "SYM_B"), 0);
+	assert_int_equal(hit(fx, NULL, "SYM_C"), 1);
+	assert_int_equal(hit(fx, "alice@sekisho.test", "SYM_A"), 1);
+	/* pruned with the log */
+	assert_int_equal(store_msglog_purge(fx->st, util_now_ms() + 3600000), 2);
+	assert_int_equal(hit(fx, NULL, "SYM_A"), 0);
+	assert_int_equal(hit(fx, NULL, "SYM_C"), 0);
+	envelope_free(a);
+	envelope_free(b);
+}
+
 /* ---- JSON strings from bytes that may not be UTF-8 ---- */
 
 static void
@@ -639,6 +721,7 @@ main(void)
 		cmocka_unit_test(test_sanitize_hostile),
 		cmocka_unit_test(test_sanitize_keeps),
 		cmocka_unit_test(test_sanitize_deep),
+		cmocka_unit_test_setup_teardown(test_symbol_hits, tu_store_setup, tu_store_teardown),
 		cmocka_unit_test_setup_teardown(test_msglog, tu_store_setup, tu_store_teardown),
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_times),

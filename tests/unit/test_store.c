@@ -502,12 +502,12 @@ test_schema(void **state)
 	sqlite3_finalize(s);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 14);
+	assert_int_equal(sqlite3_column_int(s, 0), 15);
 	sqlite3_finalize(s);
 	assert_int_equal(sqlite3_prepare_v2(db,
 	    "SELECT count(*) FROM schema_version", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 14);
+	assert_int_equal(sqlite3_column_int(s, 0), 15);
 	sqlite3_finalize(s);
 
 	/* A database from a newer sekisho is refused, not guessed at. */
