@@ -64,6 +64,13 @@ ok "audit sieve"
 printf 'From: <a@example.org>\r\nTo: <b@sekisho.test>\r\nSubject: win money now\r\nMessage-ID: <s1@test>\r\n\r\nclick http://203.0.113.5/win now\r\n' >"$T/s1.eml"
 vg_cli scan "$T/s1.eml" || [ $? -lt 99 ] || fail "scan"
 vg_cli learn --spam "$T/s1.eml" || fail "learn --spam"
+{ printf 'From x@example.net Mon Jan  1 00:00:00 2024\n'; cat "$T/s1.eml"; printf '\n'
+  printf 'From x@example.net Mon Jan  1 00:00:01 2024\n'; sed 's/s1@test/s2@test/' "$T/s1.eml"; } \
+    >"$T/spam.mbox"
+printf 'From: <c@sekisho.test>\r\nSubject: minutes\r\nMessage-ID: <h1@test>\r\n\r\nthe build review\r\n' \
+    >"$T/h1.eml"
+vg_cli learn --spam "$T/spam.mbox" --ham "$T/h1.eml" || fail "learn --spam mbox --ham"
+vg_cli learn --forget "$T/spam.mbox" || fail "learn --forget mbox"
 cli config check || fail "config check"
 ok "scan, learn, config check"
 
