@@ -18,6 +18,7 @@
 #include "outbound/outbound.h"
 #include "queue/queue.h"
 #include "queue/queue_digest.h"
+#include "smtp/smtp_client.h"
 #include "smtp/smtp_server.h"
 #include "util/log.h"
 #include "util/tpool.h"
@@ -145,7 +146,7 @@ main(int argc, char **argv)
 	outbound_directory_hook(dir_rules);
 	/* a suspension for takeover-like mail alerts like the login guard */
 	takeover_set_alert(account_alert_raise);
-	q = queue_start(cfg, mq, err, sizeof(err));
+	q = queue_start(cfg, mq, &smtp_client_transport, err, sizeof(err));
 	if (q == NULL)
 		fatal("sekishod: %s", err);
 	/* alert mails and the digest's "not spam" links (src/account, src/queue) */

@@ -25,7 +25,6 @@
 #include "queue/queue_state.h"
 #include "outbound/attach_link.h"
 #include "outbound/outbound.h"
-#include "smtp/smtp_client.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -216,6 +215,7 @@ struct queue {
 	size_t ndelivery;
 	pthread_t *delivery;
 	struct nexthop hop_in, hop_out;
+	const struct queue_transport *transport;	/* SMTP/LMTP, from sekishod */
 	SSL_CTX *client_ctx;
 	char *maildir_in, *maildir_out;
 
@@ -716,7 +716,8 @@ scan_job(void *arg)
 /* ---- delivery ---- */
 
 struct conn_cache {
-	struct smtp_conn *conn;
+	void *conn;			/* the transport's */
+	const struct queue_transport *transport;
 	const struct nexthop *hop;
 	int64_t idle_since;
 };
@@ -724,7 +725,8 @@ struct conn_cache {
 static void
 conn_cache_drop(struct conn_cache *cc)
 {
-	smtp_client_close(cc->conn);
+	if (cc->conn != NULL)
+		cc->transport->close(cc->conn);
 	cc->conn = NULL;
 	cc->hop = NULL;
 }
@@ -752,7 +754,8 @@ static const char *
 deliver_attempt(struct queue *q, struct conn_cache *cc, struct envelope *env, int fd)
 {
 	const struct nexthop *hop = is_outbound(env) ? &q->hop_out : &q->hop_in;
-	struct smtp_client_opts opts;
+	const struct queue_transport *tr = q->transport;
+	struct transport_opts opts;
 	char err[512];
 	int permanent = 0;
 
@@ -762,30 +765,31 @@ deliver_attempt(struct queue *q, struct conn_cache *cc, struct envelope *env, in
 	}
 	if (cc->conn != NULL && (cc->hop != hop ||
 	    util_mono_ms() - cc->idle_since > q->cfg->connection_reuse_time * 1000 ||
-	    smtp_client_reset(cc->conn) < 0))
+	    tr->reset(cc->conn) < 0))
 		conn_cache_drop(cc);
 	if (cc->conn == NULL) {
 		memset(&opts, 0, sizeof(opts));
 		opts.helo_name = q->cfg->myhostname;
 		opts.tls = strcmp(q->cfg->smtp_tls_security_level, "encrypt") == 0 ?
-		    SMTP_TLS_ENCRYPT : strcmp(q->cfg->smtp_tls_security_level, "may") == 0 ?
-		    SMTP_TLS_MAY : SMTP_TLS_NONE;
+		    TRANSPORT_TLS_ENCRYPT : strcmp(q->cfg->smtp_tls_security_level, "may") == 0 ?
+		    TRANSPORT_TLS_MAY : TRANSPORT_TLS_NONE;
 		opts.ssl_ctx = q->client_ctx;
 		opts.connect_timeout = (int)q->cfg->connect_timeout;
 		opts.reply_timeout = (int)q->cfg->delivery_timeout;
-		cc->conn = smtp_client_connect(hop, &opts, err, sizeof(err), &permanent);
+		cc->conn = tr->connect(hop, &opts, err, sizeof(err), &permanent);
 		if (cc->conn == NULL) {
 			set_pending_reply(env, err, permanent ? RCPT_FAILED : RCPT_PENDING);
 			return hop->host ? hop->host : hop->unix_path;
 		}
 		cc->hop = hop;
+		cc->transport = tr;
 	}
-	if (smtp_client_deliver(cc->conn, env, fd) < 0) {
+	if (tr->deliver(cc->conn, env, fd) < 0) {
 		conn_cache_drop(cc);
 		return hop->host ? hop->host : hop->unix_path;
 	}
 	cc->idle_since = util_mono_ms();
-	return smtp_client_peer(cc->conn);
+	return tr->peer(cc->conn);
 }
 
 static void
@@ -1074,9 +1078,12 @@ hop_setup(const struct config *cfg, const char *spec, struct nexthop *hop,
 }
 
 struct queue *
-queue_start(const struct config *cfg, struct mainq *mq, char *err, size_t errlen)
+queue_start(const struct config *cfg, struct mainq *mq, const struct queue_transport *transport,
+    char *err, size_t errlen)
 {
 	struct queue *q = xcalloc(1, sizeof(*q));
+
+	q->transport = transport;
 	char *dir, *db;
 	int removed, rc;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -26,6 +26,7 @@
 
 #include "policy/pipeline.h"
 #include "queue/queue_spool.h"
+#include "queue/queue_transport.h"
 #include "store/envelope.h"
 #include "util/config.h"
 #include "util/tpool.h"
@@ -41,9 +42,10 @@ enum queue_event {
 
 typedef void (*queue_cb)(void *arg, enum queue_event ev, struct queue_ticket *t);
 
-/* Open spool and store, recover, start the threads. NULL + err. */
+/* Open spool and store, recover, start the threads; transport reaches the
+ * SMTP and LMTP next hops (queue_transport.h).  NULL + err. */
 struct queue *queue_start(const struct config *cfg, struct mainq *mq,
-    char *err, size_t errlen);
+    const struct queue_transport *transport, char *err, size_t errlen);
 /* Finish what is in hand (no new deliveries), stop the threads, free. */
 void queue_stop(struct queue *q);
 

@@ -89,141 +89,6 @@ struct smtp_conn {
 	struct buf w;		/* commands being built (pipelined) */
 };
 
-/* ---- next hops ---- */
-
-static int
-hop_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-static int
-valid_hostname(const char *s)
-{
-	if (*s == '\0' || strlen(s) > 253)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' || *s == '_'))
-			return 0;
-	return 1;
-}
-
-static int
-valid_port(const char *s)
-{
-	int digits = 1;
-
-	if (*s == '\0' || strlen(s) > 32)
-		return 0;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			digits = 0;
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			return 0;
-	}
-	if (digits) {
-		long v = strtol(s, NULL, 10);
-		return v >= 1 && v <= 65535;
-	}
-	/* a service name ("smtp", "lmtp") starts with a letter */
-	return *s >= 'a' && *s <= 'z';
-}
-
-int
-nexthop_parse(const char *spec, struct nexthop *hop, char *err, size_t errlen)
-{
-	const char *rest, *port = NULL;
-	char *host = NULL;
-
-	memset(hop, 0, sizeof(*hop));
-	if (strncmp(spec, "maildir:", 8) == 0) {
-		if (spec[8] == '\0')
-			return hop_error(err, errlen, "next hop \"%s\": empty maildir path", spec);
-		hop->kind = NEXTHOP_MAILDIR;
-		hop->maildir = xstrdup(spec + 8);
-		return 0;
-	}
-	if (strncmp(spec, "smtp:", 5) == 0)
-		hop->kind = NEXTHOP_SMTP;
-	else if (strncmp(spec, "lmtp:", 5) == 0)
-		hop->kind = NEXTHOP_LMTP;
-	else
-		return hop_error(err, errlen,
-		    "next hop \"%s\": expected smtp:, lmtp: or maildir:", spec);
-	rest = spec + 5;
-
-	if (strncmp(rest, "unix:", 5) == 0) {
-		struct sockaddr_un sun;
-		const char *path = rest + 5;
-		if (*path == '\0' || strlen(path) >= sizeof(sun.sun_path))
-			return hop_error(err, errlen,
-			    "next hop \"%s\": bad unix socket path", spec);
-		hop->unix_path = xstrdup(path);
-		return 0;
-	}
-
-	if (*rest == '[') {
-		const char *end = strchr(rest, ']');
-		struct in6_addr a6;
-		if (end == NULL)
-			return hop_error(err, errlen, "next hop \"%s\": missing ']'", spec);
-		host = xstrndup(rest + 1, (size_t)(end - rest - 1));
-		if (inet_pton(AF_INET6, host, &a6) != 1) {
-			free(host);
-			return hop_error(err, errlen,
-			    "next hop \"%s\": bad IPv6 address in []", spec);
-		}
-		if (end[1] == ':')
-			port = end + 2;
-		else if (end[1] != '\0') {
-			free(host);
-			return hop_error(err, errlen,
-			    "next hop \"%s\": junk after ']'", spec);
-		}
-	} else {
-		const char *colon = strchr(rest, ':');
-		if (colon != NULL) {
-			if (strchr(colon + 1, ':') != NULL)
-				return hop_error(err, errlen,
-				    "next hop \"%s\": put an IPv6 address in []", spec);
-			host = xstrndup(rest, (size_t)(colon - rest));
-			port = colon + 1;
-		} else
-			host = xstrdup(rest);
-		if (!valid_hostname(host)) {
-			free(host);
-			return hop_error(err, errlen, "next hop \"%s\": bad host name", spec);
-		}
-	}
-	if (port != NULL && !valid_port(port)) {
-		free(host);
-		return hop_error(err, errlen, "next hop \"%s\": bad port", spec);
-	}
-	hop->host = host;
-	hop->port = xstrdup(port ? port : hop->kind == NEXTHOP_LMTP ? "24" : "25");
-	return 0;
-}
-
-void
-nexthop_clear(struct nexthop *hop)
-{
-	if (hop == NULL)
-		return;
-	free(hop->host);
-	free(hop->port);
-	free(hop->unix_path);
-	free(hop->maildir);
-	memset(hop, 0, sizeof(*hop));
-}
-
 /* ---- waiting and raw I/O ---- */
 
 /* Wait for events on fd until deadline (monotonic ms): 1 ready, 0 timeout, -1 error. */
@@ -734,7 +599,7 @@ is_ip_literal(const char *host)
 
 /* Open the transport to hop: a connection with peer set, or NULL with err. */
 static struct smtp_conn *
-open_transport(const struct nexthop *hop, const struct smtp_client_opts *opts,
+open_transport(const struct nexthop *hop, const struct transport_opts *opts,
     char *err, size_t errlen)
 {
 	int timeout_ms = (opts->connect_timeout > 0 ? opts->connect_timeout : 30) * 1000;
@@ -830,7 +695,7 @@ fail_io(struct smtp_conn *c, const char *cmd, char *err, size_t errlen)
 
 /* EHLO (LHLO), and HELO when an SMTP server refuses EHLO. */
 static enum session_rc
-send_hello(struct smtp_conn *c, const struct smtp_client_opts *opts,
+send_hello(struct smtp_conn *c, const struct transport_opts *opts,
     char *err, size_t errlen, int *permanent)
 {
 	const char *helo = opts->helo_name && *opts->helo_name ? opts->helo_name : "localhost";
@@ -869,7 +734,7 @@ tls_fail(struct smtp_conn *c, char *err, size_t errlen)
 }
 
 static enum session_rc
-start_tls(struct smtp_conn *c, const struct smtp_client_opts *opts,
+start_tls(struct smtp_conn *c, const struct transport_opts *opts,
     char *err, size_t errlen, int *permanent)
 {
 	struct smtp_reply r;
@@ -878,7 +743,7 @@ start_tls(struct smtp_conn *c, const struct smtp_client_opts *opts,
 	if (cmd_send(c, "STARTTLS") < 0 || read_reply(c, &r) < 0)
 		return fail_io(c, "STARTTLS", err, errlen);
 	if (r.code != 220) {
-		if (opts->tls == SMTP_TLS_ENCRYPT) {
+		if (opts->tls == TRANSPORT_TLS_ENCRYPT) {
 			fail_reply(c, &r, "STARTTLS", err, errlen, permanent);
 			*permanent = 0;	/* a TLS problem is worth a retry */
 			return SESSION_FAIL;
@@ -937,7 +802,7 @@ start_tls(struct smtp_conn *c, const struct smtp_client_opts *opts,
 }
 
 static enum session_rc
-connect_once(const struct nexthop *hop, const struct smtp_client_opts *opts,
+connect_once(const struct nexthop *hop, const struct transport_opts *opts,
     int tls_allowed, struct smtp_conn **out, char *err, size_t errlen, int *permanent)
 {
 	struct smtp_conn *c;
@@ -962,9 +827,9 @@ connect_once(const struct nexthop *hop, const struct smtp_client_opts *opts,
 	rc = send_hello(c, opts, err, errlen, permanent);
 	if (rc != SESSION_OK)
 		goto fail;
-	if (tls_allowed && opts->tls != SMTP_TLS_NONE) {
+	if (tls_allowed && opts->tls != TRANSPORT_TLS_NONE) {
 		if (!(c->caps & CAP_STARTTLS)) {
-			if (opts->tls == SMTP_TLS_ENCRYPT) {
+			if (opts->tls == TRANSPORT_TLS_ENCRYPT) {
 				snprintf(err, errlen,
 				    "4.7.4 TLS is required, but was not offered by host %s",
 				    c->peer);
@@ -992,7 +857,7 @@ fail:
 }
 
 struct smtp_conn *
-smtp_client_connect(const struct nexthop *hop, const struct smtp_client_opts *opts,
+smtp_client_connect(const struct nexthop *hop, const struct transport_opts *opts,
     char *err, size_t errlen, int *permanent)
 {
 	struct smtp_conn *c = NULL;
@@ -1009,13 +874,13 @@ smtp_client_connect(const struct nexthop *hop, const struct smtp_client_opts *op
 		snprintf(err, errlen, "4.3.5 next hop is a maildir, not SMTP or LMTP");
 		goto out;
 	}
-	if (opts->tls == SMTP_TLS_ENCRYPT && opts->ssl_ctx == NULL) {
+	if (opts->tls == TRANSPORT_TLS_ENCRYPT && opts->ssl_ctx == NULL) {
 		snprintf(err, errlen,
 		    "4.7.5 TLS is required, but no client TLS context is configured");
 		goto out;
 	}
 	rc = connect_once(hop, opts, 1, &c, err, errlen, &perm);
-	if (rc == SESSION_TLS_FAIL && opts->tls == SMTP_TLS_MAY) {
+	if (rc == SESSION_TLS_FAIL && opts->tls == TRANSPORT_TLS_MAY) {
 		/* opportunistic TLS: a broken handshake must not stop the mail */
 		log_warn("smtp client: %s; retrying without TLS", err);
 		perm = 0;
@@ -1475,3 +1340,44 @@ smtp_client_tls(const struct smtp_conn *c)
 {
 	return c->ssl != NULL;
 }
+
+/* ---- the queue's transport ---- */
+
+static void *
+transport_connect(const struct nexthop *hop, const struct transport_opts *opts, char *err,
+    size_t errlen, int *permanent)
+{
+	return smtp_client_connect(hop, opts, err, errlen, permanent);
+}
+
+static int
+transport_deliver(void *conn, struct envelope *env, int fd)
+{
+	return smtp_client_deliver(conn, env, fd);
+}
+
+static int
+transport_reset(void *conn)
+{
+	return smtp_client_reset(conn);
+}
+
+static void
+transport_close(void *conn)
+{
+	smtp_client_close(conn);
+}
+
+static const char *
+transport_peer(const void *conn)
+{
+	return smtp_client_peer(conn);
+}
+
+const struct queue_transport smtp_client_transport = {
+	.connect = transport_connect,
+	.deliver = transport_deliver,
+	.reset = transport_reset,
+	.close = transport_close,
+	.peer = transport_peer,
+};

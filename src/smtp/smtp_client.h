@@ -22,35 +22,8 @@
 
 #include <openssl/ssl.h>
 
+#include "queue/queue_transport.h"
 #include "store/envelope.h"
-
-enum nexthop_kind { NEXTHOP_SMTP, NEXTHOP_LMTP, NEXTHOP_MAILDIR };
-
-struct nexthop {
-	enum nexthop_kind kind;
-	char *host;		/* SMTP/LMTP over TCP; IPv6 literal without [] */
-	char *port;
-	char *unix_path;	/* LMTP (or SMTP) over a unix socket, or NULL */
-	char *maildir;		/* NEXTHOP_MAILDIR: directory (absolute or relative) */
-};
-
-/*
- * Parse "smtp:HOST:PORT", "smtp:[IPv6]:PORT", "lmtp:HOST:PORT",
- * "lmtp:unix:/path", "maildir:PATH".  Port defaults: 25 (smtp), 24 (lmtp).
- * 0, or -1 with err.
- */
-int nexthop_parse(const char *spec, struct nexthop *hop, char *err, size_t errlen);
-void nexthop_clear(struct nexthop *hop);
-
-enum smtp_tls_level { SMTP_TLS_NONE, SMTP_TLS_MAY, SMTP_TLS_ENCRYPT };
-
-struct smtp_client_opts {
-	const char *helo_name;
-	enum smtp_tls_level tls;
-	SSL_CTX *ssl_ctx;	/* client context, owned by the caller; NULL = no TLS */
-	int connect_timeout;	/* seconds */
-	int reply_timeout;	/* seconds per reply */
-};
 
 struct smtp_conn;
 
@@ -62,7 +35,7 @@ struct smtp_conn;
  * *permanent is set when the failure is permanent.
  */
 struct smtp_conn *smtp_client_connect(const struct nexthop *hop,
-    const struct smtp_client_opts *opts, char *err, size_t errlen, int *permanent);
+    const struct transport_opts *opts, char *err, size_t errlen, int *permanent);
 
 /*
  * Send one message.  fd is the spool file (read from its start; bytes with
@@ -82,5 +55,8 @@ void smtp_client_close(struct smtp_conn *c);
 const char *smtp_client_peer(const struct smtp_conn *c);
 /* Is the connection using TLS? */
 int smtp_client_tls(const struct smtp_conn *c);
+
+/* The calls above as the queue's transport (queue_transport.h). */
+extern const struct queue_transport smtp_client_transport;
 
 #endif

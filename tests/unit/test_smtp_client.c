@@ -241,12 +241,12 @@ sink_start(struct fixture *f, int use_unix, ...)
 	fail_msg("smtp-sink did not start (see %s)", logpath);
 }
 
-static struct smtp_client_opts
+static struct transport_opts
 opts_default(void)
 {
-	struct smtp_client_opts o = {
+	struct transport_opts o = {
 		.helo_name = "client.sekisho.test",
-		.tls = SMTP_TLS_NONE,
+		.tls = TRANSPORT_TLS_NONE,
 		.ssl_ctx = NULL,
 		.connect_timeout = 5,
 		.reply_timeout = 5,
@@ -500,7 +500,7 @@ static void
 test_deliver_three_rcpts(void **state)
 {
 	struct fixture *f = *state;
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	struct nexthop hop;
 	struct smtp_conn *c;
 	struct envelope *env;
@@ -595,7 +595,7 @@ static void
 test_big_message_no_pipelining(void **state)
 {
 	struct fixture *f = *state;
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	size_t cap = 600 * 1024, n = 0;
 	char *msg = malloc(cap), err[512], **files;
 	struct nexthop hop;
@@ -637,7 +637,7 @@ test_big_message_no_pipelining(void **state)
 static void
 lmtp_deliver(struct fixture *f, int use_unix)
 {
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	static const char msg[] = "Subject: lmtp\r\n\r\n.hidden dot\r\nbody\r\n";
 	static const char *const rcpts[] = { "<u1@example.org>", "<u2@example.org>", NULL };
 	struct nexthop hop;
@@ -703,7 +703,7 @@ static void
 test_rcpt_rejected(void **state)
 {
 	struct fixture *f = *state;
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	static const char msg[] = "Subject: x\r\n\r\nx\r\n";
 	struct nexthop hop;
 	struct smtp_conn *c;
@@ -752,7 +752,7 @@ static void
 test_end_of_data_rejected(void **state)
 {
 	struct fixture *f = *state;
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	static const char msg[] = "Subject: x\r\n\r\nx\r\n";
 	struct nexthop hop;
 	struct smtp_conn *c;
@@ -783,7 +783,7 @@ static void
 test_helo_fallback(void **state)
 {
 	struct fixture *f = *state;
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	static const char msg[] = "Subject: old\r\n\r\n.x\r\n";
 	static const char *const rcpts[] = { "<x@example.org>", NULL };
 	struct nexthop hop;
@@ -822,7 +822,7 @@ static void
 test_greeting_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	struct nexthop hop;
 	char err[512], want[300];
 	int perm = 0;
@@ -840,7 +840,7 @@ test_greeting_refused(void **state)
 static void
 test_connection_refused(void **state)
 {
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	struct nexthop hop;
 	char err[512], want[300];
 	int perm = 1, port = free_port();
@@ -869,7 +869,7 @@ test_connection_refused(void **state)
 static void
 test_silent_server_times_out(void **state)
 {
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	struct sockaddr_in sin;
 	socklen_t slen = sizeof(sin);
 	struct nexthop hop;
@@ -905,7 +905,7 @@ static void
 test_data_reply_times_out(void **state)
 {
 	struct fixture *f = *state;
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	static const char msg[] = "Subject: x\r\n\r\nx\r\n";
 	struct nexthop hop;
 	struct smtp_conn *c;
@@ -944,7 +944,7 @@ static void
 test_server_hangs_up(void **state)
 {
 	struct fixture *f = *state;
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	static const char msg[] = "Subject: x\r\n\r\nx\r\n";
 	struct nexthop hop;
 	struct smtp_conn *c;
@@ -975,7 +975,7 @@ static void
 test_encrypt_without_starttls(void **state)
 {
 	struct fixture *f = *state;
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	struct nexthop hop;
 	char err[512], want[300];
@@ -983,7 +983,7 @@ test_encrypt_without_starttls(void **state)
 
 	sink_start(f, 0, NULL);
 	tcp_hop(&hop, NEXTHOP_SMTP, f->port);
-	o.tls = SMTP_TLS_ENCRYPT;
+	o.tls = TRANSPORT_TLS_ENCRYPT;
 	o.ssl_ctx = ctx;
 	assert_null(smtp_client_connect(&hop, &o, err, sizeof(err), &perm));
 	snprintf(want, sizeof(want), "4.7.4 TLS is required, but was not offered by host "
@@ -992,7 +992,7 @@ test_encrypt_without_starttls(void **state)
 	assert_int_equal(perm, 0);
 
 	/* "may" without STARTTLS on offer: plaintext is fine */
-	o.tls = SMTP_TLS_MAY;
+	o.tls = TRANSPORT_TLS_MAY;
 	{
 		struct smtp_conn *c = smtp_client_connect(&hop, &o, err, sizeof(err), &perm);
 		assert_non_null(c);
@@ -1000,7 +1000,7 @@ test_encrypt_without_starttls(void **state)
 		smtp_client_close(c);
 	}
 	/* "encrypt" without a TLS context is refused before connecting */
-	o.tls = SMTP_TLS_ENCRYPT;
+	o.tls = TRANSPORT_TLS_ENCRYPT;
 	o.ssl_ctx = NULL;
 	assert_null(smtp_client_connect(&hop, &o, err, sizeof(err), &perm));
 	assert_true(strncmp(err, "4.7.5 ", 6) == 0);
@@ -1013,7 +1013,7 @@ static void
 test_smtputf8_not_offered(void **state)
 {
 	struct fixture *f = *state;
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	static const char msg[] = "Subject: =?UTF-8?B?5pel5pys?=\r\n\r\nx\r\n";
 	struct nexthop hop;
 	struct smtp_conn *c;
@@ -1304,7 +1304,7 @@ test_mixed_rcpt_outcomes_pipelined(void **state)
 {
 	struct fake fk = { .ehlo = "250-fake.test\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
 	    "250-SIZE 1000000\r\n250 8BITMIME\r\n" };
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	static const char msg[] = "Subject: mixed\r\n\r\n.x\r\n";
 	struct nexthop hop;
 	struct smtp_conn *c;
@@ -1356,7 +1356,7 @@ test_lmtp_per_recipient(void **state)
 {
 	struct fake fk = { .lmtp = 1, .ehlo = "250-fake.test\r\n250-PIPELINING\r\n"
 	    "250 ENHANCEDSTATUSCODES\r\n" };
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	static const char msg[] = "Subject: lmtp\r\n\r\nx\r\n";
 	struct nexthop hop;
 	struct smtp_conn *c;
@@ -1402,7 +1402,7 @@ test_starttls(void **state)
 {
 	struct fake fk = { .ehlo = "250-fake.test\r\n250-STARTTLS\r\n250-SMTPUTF8\r\n"
 	    "250-DSN\r\n250 PIPELINING\r\n", .tls = FAKE_TLS_OK };
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	static const char msg[] = "Subject: tls\r\n\r\nsecret\r\n";
 	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
 	struct nexthop hop;
@@ -1415,7 +1415,7 @@ test_starttls(void **state)
 	fk.sctx = fake_server_ctx();
 	fake_start(&fk);
 	tcp_hop(&hop, NEXTHOP_SMTP, fk.port);
-	o.tls = SMTP_TLS_ENCRYPT;
+	o.tls = TRANSPORT_TLS_ENCRYPT;
 	o.ssl_ctx = cctx;
 	c = smtp_client_connect(&hop, &o, err, sizeof(err), NULL);
 	if (c == NULL)
@@ -1448,7 +1448,7 @@ test_starttls_broken(void **state)
 {
 	struct fake fk = { .ehlo = "250-fake.test\r\n250 STARTTLS\r\n", .tls = FAKE_TLS_BROKEN,
 	    .max_conn = 2 };
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	static const char msg[] = "Subject: x\r\n\r\nx\r\n";
 	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
 	struct nexthop hop;
@@ -1461,7 +1461,7 @@ test_starttls_broken(void **state)
 	/* "may": the handshake fails, the client comes back without TLS */
 	fake_start(&fk);
 	tcp_hop(&hop, NEXTHOP_SMTP, fk.port);
-	o.tls = SMTP_TLS_MAY;
+	o.tls = TRANSPORT_TLS_MAY;
 	o.ssl_ctx = cctx;
 	c = smtp_client_connect(&hop, &o, err, sizeof(err), NULL);
 	if (c == NULL)
@@ -1485,7 +1485,7 @@ test_starttls_broken(void **state)
 	fk.max_conn = 1;
 	fake_start(&fk);
 	tcp_hop(&hop, NEXTHOP_SMTP, fk.port);
-	o.tls = SMTP_TLS_ENCRYPT;
+	o.tls = TRANSPORT_TLS_ENCRYPT;
 	assert_null(smtp_client_connect(&hop, &o, err, sizeof(err), &perm));
 	fake_join(&fk);
 	assert_true(strncmp(err, "4.7.5 127.0.0.1[127.0.0.1]:", 27) == 0);
@@ -1501,7 +1501,7 @@ static void
 test_size_limit(void **state)
 {
 	struct fake fk = { .ehlo = "250-fake.test\r\n250 SIZE 100\r\n" };
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	char msg[300];
 	struct nexthop hop;
 	struct smtp_conn *c;
@@ -1540,7 +1540,7 @@ test_reply_too_long(void **state)
 {
 	char ehlo[6000];
 	struct fake fk = { .ehlo = ehlo };
-	struct smtp_client_opts o = opts_default();
+	struct transport_opts o = opts_default();
 	struct nexthop hop;
 	char err[512];
 	int perm = 1;
