@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
 # check-deps.py - which module includes which, against DESIGN's direction.
 #
-#   scripts/check-deps.py [SRCDIR]
+#   scripts/check-deps.py [--strict] [SRCDIR]
 #
 # Reads every '#include "module/file.h"' in src/*/*.[ch] and prints, per
 # module, the other modules it includes; then each include that goes
 # against  util <- store <- message <- detect <- policy <-
 # queue/outbound/account/notify <- smtp/http <- cmd  (a module may include
 # only modules of a lower rank; the same rank is listed as "sideways").
-# Exit 0 always: this is a report (docs/architecture.md, "Dependencies").
+# Exit 0, or with --strict 1 when an include goes against the direction
+# (tests/integration/test_layering.sh keeps the tree that way;
+# docs/architecture.md, "Dependencies").
 import collections
 import glob
 import os
 import re
 import sys
 
-src = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
-                      os.path.join(os.path.dirname(__file__), ".."))
+args = sys.argv[1:]
+strict = "--strict" in args
+args = [a for a in args if a != "--strict"]
+src = os.path.abspath(args[0] if args else os.path.join(os.path.dirname(__file__), ".."))
 rank = {"util": 0, "store": 1, "message": 2, "detect": 3, "policy": 4,
         "queue": 5, "outbound": 5, "account": 5, "notify": 5,
         "smtp": 6, "http": 6, "cmd": 7}
@@ -46,3 +50,5 @@ for a in against:
 print("\nsideways (same rank):")
 for s in sideways:
     print("  " + s)
+if strict and against:
+    sys.exit(1)
