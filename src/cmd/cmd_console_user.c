@@ -52,7 +52,7 @@ read_password(void)
 }
 
 static int
-add(struct store *st, int argc, char **argv)
+add(struct store *st, const unsigned char key[CONSOLE_KEY_SIZE], int argc, char **argv)
 {
 	const char *name = argv[1], *role = NULL, *email = NULL, *lang = NULL;
 	char *password, *secret, *uri, err[256];
@@ -78,7 +78,7 @@ add(struct store *st, int argc, char **argv)
 		fprintf(stderr, "sekisho: no password on standard input\n");
 		return 1;
 	}
-	rc = console_user_create(st, name, password, role, email, lang, &secret, &uri,
+	rc = console_user_create(st, key, name, password, role, email, lang, &secret, &uri,
 	    err, sizeof(err));
 	sodium_memzero(password, strlen(password));
 	free(password);
@@ -105,6 +105,7 @@ int
 cmd_console_user(const struct config *cfg, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "";
+	unsigned char key[CONSOLE_KEY_SIZE];
 	struct store *st;
 	char *secret, *uri, err[256];
 	int rc = 1;
@@ -120,8 +121,15 @@ cmd_console_user(const struct config *cfg, int argc, char **argv)
 	}
 	if ((st = cmd_open_store(cfg)) == NULL)
 		return 1;
+	/* the key that seals TOTP secrets: made here on a first add */
+	if ((strcmp(sub, "add") == 0 || strcmp(sub, "totp-reset") == 0) &&
+	    console_key_load(cfg, key, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sekisho: %s\n", err);
+		store_close(st);
+		return 1;
+	}
 	if (strcmp(sub, "add") == 0) {
-		rc = add(st, argc, argv);
+		rc = add(st, key, argc, argv);
 	} else if (strcmp(sub, "list") == 0) {
 		printf("%-24s %-9s %-3s %s\n", "NAME", "ROLE", "LANG", "EMAIL");
 		if (store_cuser_foreach(st, list_one, NULL) < 0)
@@ -141,7 +149,8 @@ cmd_console_user(const struct config *cfg, int argc, char **argv)
 			rc = 0;
 		}
 	} else {
-		if (console_user_totp_reset(st, argv[1], &secret, &uri, err, sizeof(err)) != 0) {
+		if (console_user_totp_reset(st, key, argv[1], &secret, &uri, err,
+		    sizeof(err)) != 0) {
 			fprintf(stderr, "sekisho: %s\n", err);
 		} else {
 			console_audit_cli(st, "user_totp_reset", argv[1], NULL);
@@ -152,5 +161,6 @@ cmd_console_user(const struct config *cfg, int argc, char **argv)
 		}
 	}
 	store_close(st);
+	sodium_memzero(key, sizeof(key));
 	return rc;
 }

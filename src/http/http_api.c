@@ -647,7 +647,7 @@ users_add(struct http_req *r, json_t **out)
 
 	if (r->json == NULL)
 		return http_err(out, 400, "name, password and role are required");
-	rc = console_user_create(r->st, name, jstr(r->json, "password"),
+	rc = console_user_create(r->st, r->srv->secret_key, name, jstr(r->json, "password"),
 	    jstr(r->json, "role"), jstr(r->json, "email"), jstr(r->json, "lang"),
 	    &secret, &uri, err, sizeof(err));
 	if (rc != 0)

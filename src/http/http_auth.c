@@ -71,10 +71,11 @@ hash_password(const char *password, char out[crypto_pwhash_STRBYTES])
 }
 
 int
-console_user_create(struct store *st, const char *name, const char *password,
-    const char *role, const char *email, const char *lang, char **secret, char **uri,
-    char *err, size_t errlen)
+console_user_create(struct store *st, const unsigned char key[CONSOLE_KEY_SIZE],
+    const char *name, const char *password, const char *role, const char *email,
+    const char *lang, char **secret, char **uri, char *err, size_t errlen)
 {
+	char *plain;
 	struct console_user u;
 	char hash[crypto_pwhash_STRBYTES];
 	int rc;
@@ -113,29 +114,32 @@ console_user_create(struct store *st, const char *name, const char *password,
 	u.role = (char *)(uintptr_t)role;
 	u.email = (char *)(uintptr_t)(email ? email : "");
 	u.lang = (char *)(uintptr_t)(lang && *lang ? lang : "ja");
-	u.totp_secret = http_totp_new_secret();
+	plain = http_totp_new_secret();
+	u.totp_secret = console_secret_seal(key, plain);
 	u.created_ms = util_now_ms();
 	rc = store_cuser_add(st, &u);
+	free(u.totp_secret);
 	if (rc == 0) {
-		*secret = u.totp_secret;
-		*uri = http_totp_uri(name, u.totp_secret);
+		*secret = plain;
+		*uri = http_totp_uri(name, plain);
 	} else {
 		if (rc < 0)
 			snprintf(err, errlen, "%s", store_errmsg(st));
 		else
 			snprintf(err, errlen, "a user named %s exists", name);
-		free(u.totp_secret);
+		free(plain);
 	}
 	return rc;
 }
 
 int
-console_user_totp_reset(struct store *st, const char *name, char **secret, char **uri,
-    char *err, size_t errlen)
+console_user_totp_reset(struct store *st, const unsigned char key[CONSOLE_KEY_SIZE],
+    const char *name, char **secret, char **uri, char *err, size_t errlen)
 {
-	char *s = http_totp_new_secret();
-	int rc = store_cuser_set_totp(st, name, s);
+	char *s = http_totp_new_secret(), *sealed = console_secret_seal(key, s);
+	int rc = store_cuser_set_totp(st, name, sealed);
 
+	free(sealed);
 	*secret = *uri = NULL;
 	if (rc != 0) {
 		if (rc < 0)
@@ -338,9 +342,9 @@ http_login(struct http_req *r, json_t **out)
 {
 	const char *name, *password, *code;
 	struct console_user u;
-	char why[160];
+	char why[160], *secret = NULL;
 	int64_t step;
-	int rc, status;
+	int rc, status, plain_stored;
 
 	if (r->json == NULL || (name = jstr(r->json, "username")) == NULL ||
 	    (password = jstr(r->json, "password")) == NULL)
@@ -386,7 +390,16 @@ http_login(struct http_req *r, json_t **out)
 		status = 401;
 		goto done;
 	}
-	if (http_totp_check(u.totp_secret, code, time(NULL), &step) < 0) {
+	secret = console_secret_open(r->srv->secret_key, u.totp_secret, &plain_stored);
+	if (secret == NULL) {
+		/* sealed under another key: console_key_file differs from the one
+		 * the user was made with (a second node without a copy) */
+		log_err("console: the TOTP secret of %s cannot be opened with the console key;"
+		    " does this node have the key file the user was created with?", name);
+		status = http_err(out, 500, "the TOTP secret cannot be read; see the log");
+		goto done;
+	}
+	if (http_totp_check(secret, code, time(NULL), &step) < 0) {
 		note_failure(r, name, 0, "wrong TOTP code");
 		login_event(r, name, NULL, LOGIN_FAIL);
 		*out = json_pack("{s:s, s:b}", "error", "wrong TOTP code", "need_totp", 1);
@@ -418,8 +431,20 @@ http_login(struct http_req *r, json_t **out)
 		login_event(r, name, NULL, LOGIN_OK);
 		r->user.name = xstrdup(u.name);
 		http_audit(r, "login", u.name, NULL);
+		/* stored before sealing: seal it now */
+		if (plain_stored) {
+			char *sealed = console_secret_seal(r->srv->secret_key, secret);
+
+			if (store_cuser_reseal_totp(r->st, name, u.totp_secret, sealed) < 0)
+				log_warn("console: could not seal the TOTP secret of %s", name);
+			free(sealed);
+		}
 	}
 done:
+	if (secret != NULL) {
+		sodium_memzero(secret, strlen(secret));
+		free(secret);
+	}
 	console_user_clear(&u);
 	return status;
 }

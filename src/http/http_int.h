@@ -39,6 +39,7 @@ struct http_server {
 	char *cert, *key;		/* PEM contents for TLS */
 	struct account_guard *_Atomic guard;	/* console logins feed it; may be NULL */
 	struct http_ratelimit *link_rl;	/* failed link attempts per address */
+	unsigned char secret_key[CONSOLE_KEY_SIZE];	/* seals TOTP secrets */
 	_Atomic int64_t last_housekeeping_ms;
 };
 

@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -601,6 +602,8 @@ http_server_start(const struct config *cfg, struct queue *q, char *err, size_t e
 			srv->nmetrics_nets++;
 	srv->link_rl = xcalloc(1, sizeof(*srv->link_rl));
 	http_rl_init(srv->link_rl, LINK_MAX_FAILURES, LINK_WINDOW_MS);
+	if (console_key_load(cfg, srv->secret_key, err, errlen) < 0)
+		goto fail;
 	if (parse_listen(cfg->console_listen, &ss, err, errlen) < 0)
 		goto fail;
 	if (ss.ss_family == AF_INET6)
@@ -656,6 +659,7 @@ http_server_stop(struct http_server *srv)
 	if (srv->key != NULL)
 		free(srv->key);
 	free(srv->cert);
+	sodium_memzero(srv->secret_key, sizeof(srv->secret_key));
 	free(srv);
 }
 

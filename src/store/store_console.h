@@ -50,6 +50,11 @@ int store_cuser_set_lang(struct store *st, const char *name, const char *lang);
 int store_cuser_set_password(struct store *st, const char *name, const char *pwhash);
 /* New secret, the last step forgotten, sessions ended.  0, 1 not found, -1. */
 int store_cuser_set_totp(struct store *st, const char *name, const char *secret);
+/* The same secret in another stored form (sealed, http_secret.h): only
+ * when it is still `old`; the step and the sessions stay.  0, 1 not found
+ * or changed meanwhile, -1. */
+int store_cuser_reseal_totp(struct store *st, const char *name, const char *old,
+    const char *sealed);
 /* Record step as used: 0 accepted, 1 already used (or an older step), -1 error. */
 int store_cuser_totp_use(struct store *st, const char *name, int64_t step);
 

@@ -76,6 +76,8 @@ static const char sql_user_lang[] = "UPDATE console_users SET lang = ?2 WHERE na
 static const char sql_user_pw[] = "UPDATE console_users SET pwhash = ?2 WHERE name = ?1";
 static const char sql_user_totp[] =
     "UPDATE console_users SET totp_secret = ?2, totp_last_step = 0 WHERE name = ?1";
+static const char sql_user_reseal[] =
+    "UPDATE console_users SET totp_secret = ?3 WHERE name = ?1 AND totp_secret = ?2";
 static const char sql_user_step[] =
     "UPDATE console_users SET totp_last_step = ?2 WHERE name = ?1 AND totp_last_step < ?2";
 static const char sql_sess_del_user[] = "DELETE FROM console_sessions WHERE user = ?1";
@@ -193,6 +195,20 @@ int
 store_cuser_set_password(struct store *st, const char *name, const char *pwhash)
 {
 	return user_set(st, sql_user_pw, name, pwhash, "set password");
+}
+
+int
+store_cuser_reseal_totp(struct store *st, const char *name, const char *old,
+    const char *sealed)
+{
+	sqlite3_stmt *s = store_xstmt(st, sql_user_reseal);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, name);
+	store_bind_text(s, 2, old);
+	store_bind_text(s, 3, sealed);
+	return write_one(st, s, "seal totp");
 }
 
 int

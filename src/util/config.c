@@ -392,6 +392,8 @@ static const struct config_option options[] = {
 	    "serve the console over HTTPS with tls_cert_file and tls_key_file"),
 	OPT(console_dir, CONFIG_STR, SEKISHO_CONSOLE_DIR,
 	    "directory of the built console (web/dist) served at /"),
+	OPT(console_key_file, CONFIG_STR, "",
+	    "the key that seals console users' TOTP secrets in the store (empty: state_dir/console.key, made on first use; nodes sharing a store need the same file)"),
 	OPT(console_session_idle, CONFIG_TIME, "8h",
 	    "a console session unused this long ends"),
 	OPT(console_threads, CONFIG_INT, "2", "threads answering console and API requests"),

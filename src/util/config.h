@@ -215,6 +215,7 @@ struct config {
 	char *console_listen;		/* address:port of the console (empty: off) */
 	int64_t console_tls;		/* bool: HTTPS with tls_cert_file/tls_key_file */
 	char *console_dir;		/* the built console (web/dist) */
+	char *console_key_file;		/* seals TOTP secrets ("": state_dir/console.key) */
 	int64_t console_session_idle;	/* seconds a session lives unused */
 	int64_t console_threads;	/* HTTP worker threads */
 	int64_t console_login_max_failures;	/* per user in console_login_window */

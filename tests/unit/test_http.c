@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "store/store.h"
 #include "store/store_console.h"
 #include "util/buf.h"
+#include "util/config.h"
 #include "util/util.h"
 #include "testutil.h"
 
@@ -193,6 +195,29 @@ test_totp_check(void **state)
 
 /* ---- store fixture ---- */
 
+static const unsigned char test_key[CONSOLE_KEY_SIZE] = "0123456789abcdef0123456789abcde";
+
+/* The stored TOTP secret is sealed: not the secret, opened only with the
+ * key it was sealed under. */
+static void
+expect_sealed(const char *stored, const char *secret)
+{
+	unsigned char other[CONSOLE_KEY_SIZE];
+	char *open;
+	int plain;
+
+	assert_int_equal(strncmp(stored, "s1:", 3), 0);
+	assert_null(strstr(stored, secret));
+	open = console_secret_open(test_key, stored, &plain);
+	assert_non_null(open);
+	assert_string_equal(open, secret);
+	assert_int_equal(plain, 0);
+	free(open);
+	memcpy(other, test_key, sizeof(other));
+	other[0] ^= 1;
+	assert_null(console_secret_open(other, stored, &plain));
+}
+
 static void
 test_totp_replay(void **state)
 {
@@ -202,10 +227,10 @@ test_totp_replay(void **state)
 	int64_t step;
 	time_t now = time(NULL);
 
-	assert_int_equal(console_user_create(fx->st, "alice", "long enough pw", "user",
+	assert_int_equal(console_user_create(fx->st, test_key, "alice", "long enough pw", "user",
 	    "alice@example.jp", "en", &secret, &uri, err, sizeof(err)), 0);
 	assert_int_equal(store_cuser_get(fx->st, "alice", &u), 0);
-	assert_string_equal(u.totp_secret, secret);
+	expect_sealed(u.totp_secret, secret);
 	assert_int_equal(u.totp_last_step, 0);
 	assert_int_equal(strncmp(u.pwhash, "$argon2id$", 10), 0);
 	console_user_clear(&u);
@@ -227,15 +252,78 @@ test_totp_replay(void **state)
 	/* a reset forgets the step (new secret, new codes) */
 	free(secret);
 	free(uri);
-	assert_int_equal(console_user_totp_reset(fx->st, "alice", &secret, &uri, err,
+	assert_int_equal(console_user_totp_reset(fx->st, test_key, "alice", &secret, &uri, err,
 	    sizeof(err)), 0);
 	assert_int_equal(store_cuser_get(fx->st, "alice", &u), 0);
 	assert_int_equal(u.totp_last_step, 0);
-	assert_string_equal(u.totp_secret, secret);
+	expect_sealed(u.totp_secret, secret);
 	console_user_clear(&u);
 	assert_int_equal(store_cuser_totp_use(fx->st, "nobody", 5), 1);
 	free(secret);
 	free(uri);
+}
+
+/* The key file: made 0600 on first use, the same key afterwards, refused
+ * when others can read it or it has the wrong size; a secret stored before
+ * sealing is still read, and resealed only while unchanged. */
+static void
+test_console_key(void **state)
+{
+	struct tu_store *fx = *state;
+	struct config *cfg = config_new();
+	unsigned char k1[CONSOLE_KEY_SIZE], k2[CONSOLE_KEY_SIZE];
+	char *dir = tu_mkdtemp("console-key"), *path = xasprintf("%s/console.key", dir), err[256], *open;
+	struct console_user u = { 0 };
+	struct stat sb;
+	int plain;
+	FILE *fp;
+
+	assert_int_equal(config_set(cfg, "state_dir", dir, err, sizeof(err)), 0);
+	assert_int_equal(console_key_load(cfg, k1, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(sb.st_size, CONSOLE_KEY_SIZE);
+	assert_int_equal(console_key_load(cfg, k2, err, sizeof(err)), 0);
+	assert_memory_equal(k1, k2, sizeof(k1));
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(console_key_load(cfg, k2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "chmod 600"));
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_non_null(fp = fopen(path, "a"));
+	fputc('x', fp);
+	fclose(fp);
+	assert_int_equal(console_key_load(cfg, k2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not 32"));
+
+	/* from before sealing: read as it is, resealed only while unchanged */
+	open = console_secret_open(test_key, "JBSWY3DPEHPK3PXP", &plain);
+	assert_string_equal(open, "JBSWY3DPEHPK3PXP");
+	assert_int_equal(plain, 1);
+	free(open);
+	u.name = "dave";
+	u.pwhash = "x";
+	u.role = "user";
+	u.email = "";
+	u.lang = "ja";
+	u.totp_secret = "JBSWY3DPEHPK3PXP";
+	assert_int_equal(store_cuser_add(fx->st, &u), 0);
+	open = console_secret_seal(test_key, "JBSWY3DPEHPK3PXP");
+	assert_int_equal(store_cuser_reseal_totp(fx->st, "dave", "OTHER", open), 1);
+	assert_int_equal(store_cuser_reseal_totp(fx->st, "dave", "JBSWY3DPEHPK3PXP", open), 0);
+	free(open);
+	memset(&u, 0, sizeof(u));
+	assert_int_equal(store_cuser_get(fx->st, "dave", &u), 0);
+	expect_sealed(u.totp_secret, "JBSWY3DPEHPK3PXP");
+	console_user_clear(&u);
+	/* damaged stored forms open to nothing */
+	assert_null(console_secret_open(test_key, "s1:", &plain));
+	assert_null(console_secret_open(test_key, "s1:!!!!", &plain));
+	assert_null(console_secret_open(test_key, "s1:QUJD", &plain));
+
+	tu_rmtree(dir);
+	free(dir);
+	free(path);
+	config_free(cfg);
 }
 
 static void
@@ -244,21 +332,21 @@ test_user_create_checks(void **state)
 	struct tu_store *fx = *state;
 	char *secret, *uri, err[256];
 
-	assert_int_equal(console_user_create(fx->st, "bob", "short", "user", NULL, NULL,
+	assert_int_equal(console_user_create(fx->st, test_key, "bob", "short", "user", NULL, NULL,
 	    &secret, &uri, err, sizeof(err)), -1);
-	assert_int_equal(console_user_create(fx->st, "b o b", "long enough pw", "user", NULL,
+	assert_int_equal(console_user_create(fx->st, test_key, "b o b", "long enough pw", "user", NULL,
 	    NULL, &secret, &uri, err, sizeof(err)), -1);
-	assert_int_equal(console_user_create(fx->st, "bob", "long enough pw", "root", NULL,
+	assert_int_equal(console_user_create(fx->st, test_key, "bob", "long enough pw", "root", NULL,
 	    NULL, &secret, &uri, err, sizeof(err)), -1);
-	assert_int_equal(console_user_create(fx->st, "bob", "long enough pw", "user", "nobody",
+	assert_int_equal(console_user_create(fx->st, test_key, "bob", "long enough pw", "user", "nobody",
 	    NULL, &secret, &uri, err, sizeof(err)), -1);
-	assert_int_equal(console_user_create(fx->st, "bob", "long enough pw", "user", NULL,
+	assert_int_equal(console_user_create(fx->st, test_key, "bob", "long enough pw", "user", NULL,
 	    "fr", &secret, &uri, err, sizeof(err)), -1);
-	assert_int_equal(console_user_create(fx->st, "bob", "long enough pw", "approver", NULL,
+	assert_int_equal(console_user_create(fx->st, test_key, "bob", "long enough pw", "approver", NULL,
 	    NULL, &secret, &uri, err, sizeof(err)), 0);
 	free(secret);
 	free(uri);
-	assert_int_equal(console_user_create(fx->st, "bob", "long enough pw", "user", NULL,
+	assert_int_equal(console_user_create(fx->st, test_key, "bob", "long enough pw", "user", NULL,
 	    NULL, &secret, &uri, err, sizeof(err)), 1);
 	assert_int_equal(console_role_parse("admin"), ROLE_ADMIN);
 	assert_int_equal(console_role_parse("approver"), ROLE_APPROVER);
@@ -302,7 +390,7 @@ test_sessions(void **state)
 	char *secret, *uri, err[256];
 	int64_t now = 1800000000000;
 
-	assert_int_equal(console_user_create(fx->st, "carol", "long enough pw", "admin", NULL,
+	assert_int_equal(console_user_create(fx->st, test_key, "carol", "long enough pw", "admin", NULL,
 	    NULL, &secret, &uri, err, sizeof(err)), 0);
 	free(secret);
 	free(uri);
@@ -714,6 +802,7 @@ main(void)
 		cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_totp_check),
 		cmocka_unit_test_setup_teardown(test_totp_replay, tu_store_setup, tu_store_teardown),
+		cmocka_unit_test_setup_teardown(test_console_key, tu_store_setup, tu_store_teardown),
 		cmocka_unit_test_setup_teardown(test_user_create_checks, tu_store_setup, tu_store_teardown),
 		cmocka_unit_test(test_csrf_tokens),
 		cmocka_unit_test_setup_teardown(test_sessions, tu_store_setup, tu_store_teardown),
