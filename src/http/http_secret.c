@@ -100,6 +100,8 @@ console_secret_seal(const unsigned char key[CONSOLE_KEY_SIZE], const char *plain
 	unsigned char *box = xmalloc(bl);
 	char *out = xmalloc(strlen(SEAL_PREFIX) + base64_encoded_len(bl) + 1);
 
+	if (sodium_init() < 0)
+		panic("libsodium failed to start");
 	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, (const unsigned char *)plain,
 	    pl, box, key);
@@ -128,7 +130,7 @@ console_secret_open(const unsigned char key[CONSOLE_KEY_SIZE], const char *store
 	stored += strlen(SEAL_PREFIX);
 	sl = strlen(stored);
 	if (sl > SEAL_MAX / 4 * 3 - 3 || (bl = base64_decode(stored, sl, box)) < 0 ||
-	    (size_t)bl <= hdr)
+	    (size_t)bl < hdr)
 		return NULL;
 	plain = xmalloc((size_t)bl - hdr + 1);
 	if (crypto_secretbox_open_easy((unsigned char *)plain, box + crypto_secretbox_NONCEBYTES,

@@ -3,7 +3,8 @@
  * helpers (src/http/http_form.c, src/http/http_util.c): form fields of
  * application/x-www-form-urlencoded bodies, durations and times of query
  * arguments, route matching, static file paths, user names, hold reasons,
- * address lists and the HTML escaping of untrusted text.
+ * address lists, the HTML escaping of untrusted text, and stored TOTP
+ * secrets (http_secret.c: opened or refused, a seal opens back).
  *
  * The first byte picks the parser, the rest is its input (split at the
  * first newline where a parser takes two strings).  Every input is a
@@ -21,6 +22,7 @@
 #include <jansson.h>
 
 #include "http/http_form.h"
+#include "http/http_secret.h"
 #include "http/http_util.h"
 #include "util/buf.h"
 
@@ -147,6 +149,28 @@ do_static(const char *s)
 	(void)http_content_type(s);
 }
 
+/* A stored TOTP secret from a damaged store: opened or refused, never
+ * read past its end; a sealed one opens back to what was sealed. */
+static void
+do_secret(const char *s)
+{
+	static const unsigned char key[CONSOLE_KEY_SIZE] = "fuzz key fuzz key fuzz key fuzz";
+	char *open, *sealed;
+	int plain;
+
+	open = console_secret_open(key, s, &plain);
+	if (open != NULL && !plain)
+		CHECK(strlen(open) < 512);
+	free(open);
+	if (strlen(s) < 200) {
+		sealed = console_secret_seal(key, s);
+		open = console_secret_open(key, sealed, &plain);
+		CHECK(open != NULL && plain == 0 && strcmp(open, s) == 0);
+		free(open);
+		free(sealed);
+	}
+}
+
 static void
 do_misc(const char *s)
 {
@@ -205,6 +229,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1: do_escape(s); break;
 	case 2: do_route(s); break;
 	case 3: do_static(s); break;
+	case 4: do_secret(s); break;
 	default: do_misc(s); break;
 	}
 	free(s);
