@@ -247,10 +247,6 @@ attach_link_join(struct attach_link_split *sp, const char *text, const char *htm
 	GMimeObject *root = g_mime_message_get_mime_part(m);
 	GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
 	GMimeObject *t = text_part("plain", text), *h = text_part("html", html);
-	GMimeFormatOptions *fmt;
-	GMimeStream *mem;
-	GByteArray *a;
-	char *s;
 
 	g_mime_multipart_add(alt, t);
 	g_mime_multipart_add(alt, h);
@@ -268,9 +264,17 @@ attach_link_join(struct attach_link_split *sp, const char *text, const char *htm
 		g_object_unref(mixed);
 	}
 	g_object_unref(alt);
+	return attach_message_bytes(m, len);
+}
 
-	fmt = g_mime_format_options_new();
-	mem = g_mime_stream_mem_new();
+char *
+attach_message_bytes(GMimeMessage *m, size_t *len)
+{
+	GMimeFormatOptions *fmt = g_mime_format_options_new();
+	GMimeStream *mem = g_mime_stream_mem_new();
+	GByteArray *a;
+	char *s;
+
 	g_mime_format_options_set_newline_format(fmt, GMIME_NEWLINE_FORMAT_DOS);
 	g_mime_object_write_to_stream((GMimeObject *)m, fmt, mem);
 	a = g_mime_stream_mem_get_byte_array((GMimeStreamMem *)mem);

@@ -151,12 +151,16 @@ int attach_link_revoke_token(struct store *st, const char *token);
 /*
  * Shared with the ZIP mode (attach_zip.c): which children of a multipart of
  * type parent are files to take out (an attachment, or a named part outside
- * multipart/related), and a part's decoded bytes (malloc'ed, NUL after len).
- * The types are GMime's GMimeObject and GMimeContentType.
+ * multipart/related), a part's decoded bytes (malloc'ed, NUL after len), and
+ * a rebuilt message as the bytes to deliver (CRLF line endings; malloc'ed,
+ * NUL after len).  The types are GMime's GMimeObject, GMimeContentType and
+ * GMimeMessage.
  */
 struct _GMimeObject;
 struct _GMimeContentType;
+struct _GMimeMessage;
 int attach_is_file(struct _GMimeObject *obj, struct _GMimeContentType *parent);
 unsigned char *attach_part_bytes(struct _GMimeObject *obj, size_t *len);
+char *attach_message_bytes(struct _GMimeMessage *m, size_t *len);
 
 #endif

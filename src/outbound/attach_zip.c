@@ -220,27 +220,6 @@ zip_part(const unsigned char *bytes, size_t len, const char *zipname)
 }
 
 /* Write the message with CRLF line endings.  malloc'ed. */
-static char *
-message_bytes(GMimeMessage *m, size_t *len)
-{
-	GMimeFormatOptions *fmt = g_mime_format_options_new();
-	GMimeStream *mem = g_mime_stream_mem_new();
-	GByteArray *a;
-	char *s;
-
-	g_mime_format_options_set_newline_format(fmt, GMIME_NEWLINE_FORMAT_DOS);
-	g_mime_object_write_to_stream((GMimeObject *)m, fmt, mem);
-	a = g_mime_stream_mem_get_byte_array((GMimeStreamMem *)mem);
-	s = xmalloc(a->len + 1);
-	if (a->len > 0)
-		memcpy(s, a->data, a->len);
-	s[a->len] = '\0';
-	*len = a->len;
-	g_object_unref(mem);
-	g_mime_format_options_free(fmt);
-	return s;
-}
-
 void
 attach_zip_clear(struct attach_zip *z)
 {
@@ -358,7 +337,7 @@ attach_zip_pack(const struct message *msg, const char *zipname, size_t pwlen,
 		}
 		g_object_unref(zp);
 	}
-	out->message = message_bytes(m, &out->len);
+	out->message = attach_message_bytes(m, &out->len);
 	out->nfiles = pk.n;
 	ret = 0;
 done:

@@ -55,6 +55,12 @@ int store_step_row(struct store *st, sqlite3_stmt *s, const char *what);
 int store_bind_text(sqlite3_stmt *s, int i, const char *v);
 /* A malloc'ed copy of a text column, or NULL. */
 char *store_col_text(sqlite3_stmt *s, int i);
+/* The columns HOLD_COLUMNS (store_sqlite_outbound.c), first in a row, into
+ * h (zeroed first; strings malloc'ed). */
+struct store_hold;
+void store_hold_row(sqlite3_stmt *s, struct store_hold *h);
+/* A text column into a fixed buffer ("" for NULL), cut to size. */
+void store_col_copy(sqlite3_stmt *s, int i, char *dst, size_t size);
 /* Begin the transaction a call needs (write: a write lock or a savepoint). */
 int store_tx_enter(struct store *st, int write, enum tx_kind *kind);
 /* End what store_tx_enter() started: commit when rc >= 0, else roll back.

@@ -668,6 +668,14 @@ store_col_text(sqlite3_stmt *s, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
+void
+store_col_copy(sqlite3_stmt *s, int i, char *dst, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	util_strlcpy(dst, t ? (const char *)t : "", size);
+}
+
 /*
  * Implicit transactions.  Outside store_begin() a write takes its own
  * BEGIN IMMEDIATE ... COMMIT, and a multi-statement read a deferred BEGIN so

@@ -55,14 +55,6 @@ static const char sql_alert_list[] =
     " ORDER BY time_ms DESC, id DESC LIMIT ?2";
 static const char sql_alert_ack[] = "UPDATE alerts SET acknowledged = 1 WHERE id = ?1";
 
-static void
-col_copy(sqlite3_stmt *s, int i, char *dst, size_t size)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	util_strlcpy(dst, t ? (const char *)t : "", size);
-}
-
 /* A growing array of rows read before the callbacks run. */
 struct rows {
 	void *v;
@@ -108,10 +100,10 @@ lock_fill(sqlite3_stmt *s, void *out)
 	struct store_lock *l = out;
 
 	memset(l, 0, sizeof(*l));
-	col_copy(s, 0, l->login, sizeof(l->login));
+	store_col_copy(s, 0, l->login, sizeof(l->login));
 	l->created_ms = sqlite3_column_int64(s, 1);
 	l->until_ms = sqlite3_column_int64(s, 2);
-	col_copy(s, 3, l->reason, sizeof(l->reason));
+	store_col_copy(s, 3, l->reason, sizeof(l->reason));
 }
 
 int
@@ -215,11 +207,11 @@ login_fill(sqlite3_stmt *s, void *out)
 	memset(ev, 0, sizeof(*ev));
 	ev->id = sqlite3_column_int64(s, 0);
 	ev->time_ms = sqlite3_column_int64(s, 1);
-	col_copy(s, 2, ev->login, sizeof(ev->login));
-	col_copy(s, 3, ev->ip, sizeof(ev->ip));
-	col_copy(s, 4, ev->protocol, sizeof(ev->protocol));
-	col_copy(s, 5, ev->source, sizeof(ev->source));
-	col_copy(s, 6, ev->country, sizeof(ev->country));
+	store_col_copy(s, 2, ev->login, sizeof(ev->login));
+	store_col_copy(s, 3, ev->ip, sizeof(ev->ip));
+	store_col_copy(s, 4, ev->protocol, sizeof(ev->protocol));
+	store_col_copy(s, 5, ev->source, sizeof(ev->source));
+	store_col_copy(s, 6, ev->country, sizeof(ev->country));
 	ev->lat = sqlite3_column_double(s, 7);
 	ev->lon = sqlite3_column_double(s, 8);
 	ev->has_geo = sqlite3_column_int(s, 9);
@@ -345,10 +337,10 @@ alert_fill(sqlite3_stmt *s, void *out)
 	memset(a, 0, sizeof(*a));
 	a->id = sqlite3_column_int64(s, 0);
 	a->time_ms = sqlite3_column_int64(s, 1);
-	col_copy(s, 2, a->kind, sizeof(a->kind));
-	col_copy(s, 3, a->login, sizeof(a->login));
-	col_copy(s, 4, a->ip, sizeof(a->ip));
-	col_copy(s, 5, a->detail, sizeof(a->detail));
+	store_col_copy(s, 2, a->kind, sizeof(a->kind));
+	store_col_copy(s, 3, a->login, sizeof(a->login));
+	store_col_copy(s, 4, a->ip, sizeof(a->ip));
+	store_col_copy(s, 5, a->detail, sizeof(a->detail));
 	a->acknowledged = sqlite3_column_int(s, 6);
 }
 

@@ -51,32 +51,8 @@ hold_view_clear(struct hold_view *v)
 static void
 view_row(sqlite3_stmt *s, struct hold_view *v)
 {
-	struct store_hold *h = &v->h;
-	const unsigned char *t;
-
 	memset(v, 0, sizeof(*v));
-	if ((t = sqlite3_column_text(s, 0)) != NULL)
-		util_strlcpy(h->msg_id, (const char *)t, sizeof(h->msg_id));
-	if ((t = sqlite3_column_text(s, 1)) != NULL)
-		util_strlcpy(h->kind, (const char *)t, sizeof(h->kind));
-	if ((t = sqlite3_column_text(s, 2)) != NULL)
-		util_strlcpy(h->status, (const char *)t, sizeof(h->status));
-	h->sender = store_col_text(s, 3);
-	h->lang = store_col_text(s, 4);
-	h->approvers = store_col_text(s, 5);
-	h->risk = sqlite3_column_double(s, 6);
-	h->reasons = store_col_text(s, 7);
-	h->created_ms = sqlite3_column_int64(s, 8);
-	h->release_at = sqlite3_column_int64(s, 9);
-	h->deadline_at = sqlite3_column_int64(s, 10);
-	h->reminder_at = sqlite3_column_int64(s, 11);
-	h->notified = sqlite3_column_int(s, 12);
-	h->reminded = sqlite3_column_int(s, 13);
-	h->outcome_notified = sqlite3_column_int(s, 14);
-	h->purged = sqlite3_column_int(s, 15);
-	h->decided_by = store_col_text(s, 16);
-	h->comment = store_col_text(s, 17);
-	h->decided_ms = sqlite3_column_int64(s, 18);
+	store_hold_row(s, &v->h);
 	v->rcpts = store_col_text(s, 19);
 	v->subject = store_col_text(s, 20);
 }

@@ -77,14 +77,6 @@ static const char sql_contacts[] =
     "SELECT addr, messages, last_ms FROM user_contacts"
     " WHERE login = lower(?1) AND last_ms >= ?2 ORDER BY addr";
 
-static void
-col_copy(sqlite3_stmt *s, int i, char *dst, size_t size)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	util_strlcpy(dst, t ? (const char *)t : "", size);
-}
-
 /* ---- Sieve audit state ---- */
 
 int
@@ -100,7 +92,7 @@ store_sieve_get(struct store *st, const char *login, struct store_sieve_state *o
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		out->audited_ms = sqlite3_column_int64(s, 0);
-		col_copy(s, 1, out->digest, sizeof(out->digest));
+		store_col_copy(s, 1, out->digest, sizeof(out->digest));
 		out->findings = store_col_text(s, 2);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -169,7 +161,7 @@ store_pwchange_get(struct store *st, const char *login, int64_t *since_ms,
 		if (since_ms != NULL)
 			*since_ms = sqlite3_column_int64(s, 0);
 		if (reason != NULL)
-			col_copy(s, 1, reason, reasonlen);
+			store_col_copy(s, 1, reason, reasonlen);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		store_db_fail(st, "password change get");
@@ -250,11 +242,11 @@ inc_fill(sqlite3_stmt *s, struct store_incident *inc)
 {
 	memset(inc, 0, sizeof(*inc));
 	inc->id = sqlite3_column_int64(s, 0);
-	col_copy(s, 1, inc->login, sizeof(inc->login));
+	store_col_copy(s, 1, inc->login, sizeof(inc->login));
 	inc->opened_ms = sqlite3_column_int64(s, 2);
-	col_copy(s, 3, inc->opened_by, sizeof(inc->opened_by));
+	store_col_copy(s, 3, inc->opened_by, sizeof(inc->opened_by));
 	inc->closed_ms = sqlite3_column_int64(s, 4);
-	col_copy(s, 5, inc->closed_by, sizeof(inc->closed_by));
+	store_col_copy(s, 5, inc->closed_by, sizeof(inc->closed_by));
 	inc->steps_done = (unsigned)sqlite3_column_int(s, 6);
 }
 
@@ -391,8 +383,8 @@ store_incident_steps(struct store *st, int64_t id,
 		p = &steps[n - 1];
 		p->done = sqlite3_column_int(s, 1);
 		p->done_ms = sqlite3_column_int64(s, 2);
-		col_copy(s, 3, p->actor, sizeof(p->actor));
-		col_copy(s, 4, p->note, sizeof(p->note));
+		store_col_copy(s, 3, p->actor, sizeof(p->actor));
+		store_col_copy(s, 4, p->note, sizeof(p->note));
 	}
 	if (rc != SQLITE_DONE)
 		store_db_fail(st, "incident steps");
@@ -421,8 +413,8 @@ store_incident_event_foreach(struct store *st, int64_t id, store_incident_event_
 		e->incident_id = sqlite3_column_int64(s, 1);
 		e->time_ms = sqlite3_column_int64(s, 2);
 		e->step = sqlite3_column_int(s, 3);
-		col_copy(s, 4, e->actor, sizeof(e->actor));
-		col_copy(s, 5, e->what, sizeof(e->what));
+		store_col_copy(s, 4, e->actor, sizeof(e->actor));
+		store_col_copy(s, 5, e->what, sizeof(e->what));
 		e->detail = store_col_text(s, 6);
 	}
 	if (rc != SQLITE_DONE)
@@ -452,7 +444,7 @@ store_user_outbound(struct store *st, const char *login, int64_t since_ms,
 	sqlite3_bind_int64(s, 2, since_ms);
 	sqlite3_bind_int64(s, 3, (int64_t)max);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < max)
-		col_copy(s, 0, ids[n++], QUEUE_ID_SIZE);
+		store_col_copy(s, 0, ids[n++], QUEUE_ID_SIZE);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		store_db_fail(st, "user outbound");
 		store_stmt_done(s);
@@ -558,11 +550,11 @@ store_user_sent_foreach(struct store *st, const char *login, int64_t since_ms,
 		v = xrealloc(v, (n + 1) * sizeof(*v));
 		m = &v[n++];
 		memset(m, 0, sizeof(*m));
-		col_copy(s, 0, m->msg_id, sizeof(m->msg_id));
+		store_col_copy(s, 0, m->msg_id, sizeof(m->msg_id));
 		m->time_ms = sqlite3_column_int64(s, 1);
-		col_copy(s, 2, m->action, sizeof(m->action));
+		store_col_copy(s, 2, m->action, sizeof(m->action));
 		m->score = sqlite3_column_double(s, 3);
-		col_copy(s, 4, m->subject, sizeof(m->subject));
+		store_col_copy(s, 4, m->subject, sizeof(m->subject));
 		m->recipients = sqlite3_column_int(s, 5);
 	}
 	if (rc != SQLITE_DONE)

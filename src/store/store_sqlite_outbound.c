@@ -217,18 +217,13 @@ store_hold_insert(struct store *st, const struct store_hold *h)
 	return store_tx_leave(st, own, store_stmt_run(st, s, "hold insert"));
 }
 
-static void
-hold_row(sqlite3_stmt *s, struct store_hold *h)
+void
+store_hold_row(sqlite3_stmt *s, struct store_hold *h)
 {
-	const unsigned char *t;
-
 	memset(h, 0, sizeof(*h));
-	if ((t = sqlite3_column_text(s, 0)) != NULL)
-		util_strlcpy(h->msg_id, (const char *)t, sizeof(h->msg_id));
-	if ((t = sqlite3_column_text(s, 1)) != NULL)
-		util_strlcpy(h->kind, (const char *)t, sizeof(h->kind));
-	if ((t = sqlite3_column_text(s, 2)) != NULL)
-		util_strlcpy(h->status, (const char *)t, sizeof(h->status));
+	store_col_copy(s, 0, h->msg_id, sizeof(h->msg_id));
+	store_col_copy(s, 1, h->kind, sizeof(h->kind));
+	store_col_copy(s, 2, h->status, sizeof(h->status));
 	h->sender = store_col_text(s, 3);
 	h->lang = store_col_text(s, 4);
 	h->approvers = store_col_text(s, 5);
@@ -260,7 +255,7 @@ store_hold_get(struct store *st, const char *id, struct store_hold *h)
 		return -1;
 	store_bind_text(s, 1, id);
 	if ((ret = store_step_row(st, s, "hold get")) == 0)
-		hold_row(s, h);
+		store_hold_row(s, h);
 	store_stmt_done(s);
 	return ret;
 }
@@ -394,7 +389,7 @@ store_hold_work(struct store *st, int64_t now_ms, struct store_hold **out, size_
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		v = xrealloc(v, (n + 1) * sizeof(*v));
-		hold_row(s, &v[n++]);
+		store_hold_row(s, &v[n++]);
 	}
 	if (rc != SQLITE_DONE) {
 		store_db_fail(st, "hold work");
@@ -426,7 +421,7 @@ store_hold_foreach(struct store *st, const char *status, store_hold_cb cb, void 
 	if (status)
 		store_bind_text(s, 1, status);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		hold_row(s, &h);
+		store_hold_row(s, &h);
 		ret = cb(&h, arg);
 		store_hold_clear(&h);
 		if (ret != 0)

@@ -54,14 +54,6 @@ static const char sql_sig_put[] =
     "INSERT OR REPLACE INTO sender_signatures (login, fingerprint, items, updated_ms)"
     " VALUES (lower(?1), ?2, ?3, ?4)";
 
-static void
-col_copy(sqlite3_stmt *s, int i, char *dst, size_t size)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	util_strlcpy(dst, t ? (const char *)t : "", size);
-}
-
 /* ---- sender hours ---- */
 
 int
@@ -218,9 +210,9 @@ static void
 susp_fill(sqlite3_stmt *s, struct store_suspension *p)
 {
 	memset(p, 0, sizeof(*p));
-	col_copy(s, 0, p->login, sizeof(p->login));
+	store_col_copy(s, 0, p->login, sizeof(p->login));
 	p->since_ms = sqlite3_column_int64(s, 1);
-	col_copy(s, 2, p->reason, sizeof(p->reason));
+	store_col_copy(s, 2, p->reason, sizeof(p->reason));
 	p->incident_id = sqlite3_column_int64(s, 3);
 }
 
@@ -323,7 +315,7 @@ store_signature_get(struct store *st, const char *login, char fp[65], char **ite
 	store_bind_text(s, 1, login);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		col_copy(s, 0, fp, 65);
+		store_col_copy(s, 0, fp, 65);
 		*items = store_col_text(s, 1);
 		if (*items == NULL)
 			*items = xstrdup("");
