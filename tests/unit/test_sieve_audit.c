@@ -309,18 +309,11 @@ run_mail(const char *mail, const char *listener, const char *rcpt, const char *w
 	struct envelope *env = envelope_new();
 	struct scan_result res;
 	struct verdict v;
-	char err[512], *rules, dir[] = "/tmp/test-fwd-XXXXXX";
-	const char *src = getenv("SEKISHO_SRC");
+	char err[512], dir[] = "/tmp/test-fwd-XXXXXX";
 	int ok;
 
 	assert_non_null(mkdtemp(dir));
-	rules = xasprintf("%s/rules", src ? src : ".");
-	assert_int_equal(config_set(cfg, "rules_dir", rules, err, sizeof(err)), 0);
-	free(rules);
-	assert_int_equal(config_set(cfg, "state_dir", dir, err, sizeof(err)), 0);
-	assert_int_equal(config_set(cfg, "network_checks", "no", err, sizeof(err)), 0);
-	assert_int_equal(config_set(cfg, "bayes_enable", "no", err, sizeof(err)), 0);
-	assert_int_equal(config_set(cfg, "attach_enable", "no", err, sizeof(err)), 0);
+	tu_offline(cfg, dir);
 	assert_int_equal(config_set(cfg, "local_domains", "sekisho.test", err, sizeof(err)), 0);
 	pl = pipeline_new(cfg, outbound_pipeline_ops(), err, sizeof(err));
 	if (pl == NULL)
@@ -427,19 +420,12 @@ test_sent_history_kept(void **state)
 	struct scan_result res;
 	struct verdict v;
 	struct store *st;
-	char err[512], *rules, *db, *contacts = xstrdup(""), dir[] = "/tmp/test-hist-XXXXXX";
-	const char *src = getenv("SEKISHO_SRC");
+	char err[512], *db, *contacts = xstrdup(""), dir[] = "/tmp/test-hist-XXXXXX";
 	int n = 0;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	rules = xasprintf("%s/rules", src ? src : ".");
-	assert_int_equal(config_set(cfg, "rules_dir", rules, err, sizeof(err)), 0);
-	free(rules);
-	assert_int_equal(config_set(cfg, "state_dir", dir, err, sizeof(err)), 0);
-	assert_int_equal(config_set(cfg, "network_checks", "no", err, sizeof(err)), 0);
-	assert_int_equal(config_set(cfg, "bayes_enable", "no", err, sizeof(err)), 0);
-	assert_int_equal(config_set(cfg, "attach_enable", "no", err, sizeof(err)), 0);
+	tu_offline(cfg, dir);
 	assert_int_equal(config_set(cfg, "local_domains", "sekisho.test", err, sizeof(err)), 0);
 	pl = pipeline_new(cfg, outbound_pipeline_ops(), err, sizeof(err));
 	assert_non_null(pl);

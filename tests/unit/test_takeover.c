@@ -42,6 +42,7 @@
 #include "store/store_takeover.h"
 #include "util/config.h"
 #include "util/util.h"
+#include "testutil.h"
 
 #define HOUR	3600000LL
 #define DAY	(24 * HOUR)
@@ -521,18 +522,11 @@ test_signature_changed(void **state)
 	};
 	struct config *cfg = config_new();
 	struct pipeline *pl;
-	char dir[] = "/tmp/test-tko-sig-XXXXXX", err[256], *rules;
-	const char *src = getenv("SEKISHO_SRC");
+	char dir[] = "/tmp/test-tko-sig-XXXXXX", err[256];
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	rules = xasprintf("%s/rules", src ? src : ".");
-	assert_int_equal(config_set(cfg, "rules_dir", rules, err, sizeof(err)), 0);
-	free(rules);
-	assert_int_equal(config_set(cfg, "state_dir", dir, err, sizeof(err)), 0);
-	assert_int_equal(config_set(cfg, "network_checks", "no", err, sizeof(err)), 0);
-	assert_int_equal(config_set(cfg, "bayes_enable", "no", err, sizeof(err)), 0);
-	assert_int_equal(config_set(cfg, "attach_enable", "no", err, sizeof(err)), 0);
+	tu_offline(cfg, dir);
 	assert_int_equal(config_set(cfg, "local_domains", "corp.example", err, sizeof(err)), 0);
 	pl = pipeline_new(cfg, outbound_pipeline_ops(), err, sizeof(err));
 	assert_non_null(pl);

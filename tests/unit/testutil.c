@@ -101,6 +101,20 @@ tu_set(struct config *cfg, const char *name, const char *value)
 		fail_msg("config_set %s: %s", name, err);
 }
 
+void
+tu_offline(struct config *cfg, const char *state_dir)
+{
+	const char *src = getenv("SEKISHO_SRC");
+	char *rules = xasprintf("%s/rules", src ? src : ".");
+
+	tu_set(cfg, "rules_dir", rules);
+	free(rules);
+	tu_set(cfg, "state_dir", state_dir);
+	tu_set(cfg, "network_checks", "no");
+	tu_set(cfg, "bayes_enable", "no");
+	tu_set(cfg, "attach_enable", "no");
+}
+
 int
 tu_state_open(struct tu_state *ts, const char *tag)
 {

@@ -49,5 +49,9 @@ int tu_state_open(struct tu_state *ts, const char *tag);
 void tu_state_close(struct tu_state *ts);
 /* config_set that fails the test with the reason. */
 void tu_set(struct config *cfg, const char *name, const char *value);
+/* A config for scanning offline in state_dir: rules_dir from $SEKISHO_SRC
+ * (or ./rules), network checks, the classifier and the attachment engines
+ * off. */
+void tu_offline(struct config *cfg, const char *state_dir);
 
 #endif
