@@ -716,17 +716,16 @@ scan_job(void *arg)
 /* ---- delivery ---- */
 
 struct conn_cache {
-	void *conn;			/* the transport's */
-	const struct queue_transport *transport;
+	void *conn;			/* the queue's transport's */
 	const struct nexthop *hop;
 	int64_t idle_since;
 };
 
 static void
-conn_cache_drop(struct conn_cache *cc)
+conn_cache_drop(const struct queue *q, struct conn_cache *cc)
 {
 	if (cc->conn != NULL)
-		cc->transport->close(cc->conn);
+		q->transport->close(cc->conn);
 	cc->conn = NULL;
 	cc->hop = NULL;
 }
@@ -766,7 +765,7 @@ deliver_attempt(struct queue *q, struct conn_cache *cc, struct envelope *env, in
 	if (cc->conn != NULL && (cc->hop != hop ||
 	    util_mono_ms() - cc->idle_since > q->cfg->connection_reuse_time * 1000 ||
 	    tr->reset(cc->conn) < 0))
-		conn_cache_drop(cc);
+		conn_cache_drop(q, cc);
 	if (cc->conn == NULL) {
 		memset(&opts, 0, sizeof(opts));
 		opts.helo_name = q->cfg->myhostname;
@@ -782,10 +781,9 @@ deliver_attempt(struct queue *q, struct conn_cache *cc, struct envelope *env, in
 			return hop->host ? hop->host : hop->unix_path;
 		}
 		cc->hop = hop;
-		cc->transport = tr;
 	}
 	if (tr->deliver(cc->conn, env, fd) < 0) {
-		conn_cache_drop(cc);
+		conn_cache_drop(q, cc);
 		return hop->host ? hop->host : hop->unix_path;
 	}
 	cc->idle_since = util_mono_ms();
@@ -979,12 +977,12 @@ delivery_main(void *arg)
 		if (rc < 0)
 			break;
 		if (rc == 0) {
-			conn_cache_drop(&cc);
+			conn_cache_drop(q, &cc);
 			continue;
 		}
 		deliver_one(q, st, &cc, id);
 	}
-	conn_cache_drop(&cc);
+	conn_cache_drop(q, &cc);
 	store_close(st);
 	return NULL;
 }
