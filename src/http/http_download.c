@@ -100,27 +100,12 @@ headers(struct MHD_Response *resp)
 }
 
 static void
-esc(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': buf_str(b, "&lt;"); break;
-		case '>': buf_str(b, "&gt;"); break;
-		case '&': buf_str(b, "&amp;"); break;
-		case '"': buf_str(b, "&quot;"); break;
-		case '\'': buf_str(b, "&#39;"); break;
-		default: buf_add(b, s, 1); break;
-		}
-	}
-}
-
-static void
 page_open(struct buf *b, const char *title)
 {
 	buf_str(b, "<!DOCTYPE html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width\">"
 	    "<meta name=\"robots\" content=\"noindex\"><title>");
-	esc(b, title);
+	buf_html(b, title);
 	buf_str(b, "</title><style>body{font-family:sans-serif;max-width:40em;margin:2em auto;"
 	    "padding:0 1em}li{margin:.4em 0}.en{color:#555}button{margin:.2em}</style>"
 	    "</head><body>\n");
@@ -155,9 +140,9 @@ message_page(struct MHD_Connection *conn, int status, const char *ja, const char
 
 	page_open(&b, "sekisho");
 	buf_str(&b, "<p>");
-	esc(&b, ja);
+	buf_html(&b, ja);
 	buf_str(&b, "</p><p class=\"en\" lang=\"en\">");
-	esc(&b, en);
+	buf_html(&b, en);
 	buf_str(&b, "</p>\n");
 	return send_page(conn, status, &b);
 }
@@ -230,12 +215,12 @@ show(struct MHD_Connection *conn, struct store *st, const struct attach_set *s,
 	    "</span></h1>\n");
 	if (s->subject) {
 		buf_str(&b, "<p>件名 / Subject: ");
-		esc(&b, s->subject);
+		buf_html(&b, s->subject);
 		buf_str(&b, "</p>\n");
 	}
 	if (s->has_code) {
 		buf_str(&b, "<form method=\"post\" action=\"/dl/");
-		esc(&b, token);
+		buf_html(&b, token);
 		buf_str(&b, "\"><p><label>別のメールでお届けしたコード <span class=\"en\" lang=\"en\">"
 		    "/ The code from the separate mail</span><br><input name=\"code\" "
 		    "autocomplete=\"off\" required maxlength=\"32\"></label></p><ul>\n");
@@ -246,13 +231,13 @@ show(struct MHD_Connection *conn, struct store *st, const struct attach_set *s,
 		attach_link_size((uint64_t)f[i].size, size, sizeof(size));
 		if (s->has_code) {
 			buf_printf(&b, "<li><button name=\"file\" value=\"%d\">", f[i].idx);
-			esc(&b, f[i].name);
+			buf_html(&b, f[i].name);
 			buf_printf(&b, "</button> (%s)</li>\n", size);
 		} else {
 			buf_str(&b, "<li><a href=\"/dl/");
-			esc(&b, token);
+			buf_html(&b, token);
 			buf_printf(&b, "/file/%d\">", f[i].idx);
-			esc(&b, f[i].name);
+			buf_html(&b, f[i].name);
 			buf_printf(&b, "</a> (%s)</li>\n", size);
 		}
 	}

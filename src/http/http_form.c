@@ -8,33 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void
-http_html_escape(struct buf *b, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-
-	while (*p) {
-		size_t n = util_utf8_len(p);
-
-		switch (*p) {
-		case '&': buf_str(b, "&amp;"); break;
-		case '<': buf_str(b, "&lt;"); break;
-		case '>': buf_str(b, "&gt;"); break;
-		case '"': buf_str(b, "&quot;"); break;
-		case '\'': buf_str(b, "&#39;"); break;
-		default:
-			if (n == 0)
-				buf_str(b, "\xEF\xBF\xBD");
-			else if (*p < 0x20 && *p != '\n' && *p != '\t')
-				buf_str(b, " ");
-			else
-				buf_add(b, p, n);
-			break;
-		}
-		p += n ? n : 1;
-	}
-}
-
 static int
 hexval(int c)
 {

@@ -14,8 +14,6 @@
 
 #include "util/buf.h"
 
-/* s with & < > " ' escaped (bytes invalid in UTF-8 become U+FFFD). */
-void http_html_escape(struct buf *b, const char *s);
 
 /*
  * The value of field name in an application/x-www-form-urlencoded body

@@ -89,13 +89,13 @@ page_start(struct buf *b, const char *title_ja, const char *title_en)
 	    "<meta name=\"robots\" content=\"noindex, nofollow\">"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 	    "<title>sekisho: ");
-	http_html_escape(b, title_ja);
+	buf_html(b, title_ja);
 	buf_str(b, " / ");
-	http_html_escape(b, title_en);
+	buf_html(b, title_en);
 	buf_str(b, "</title></head>\n<body>\n<h1>");
-	http_html_escape(b, title_ja);
+	buf_html(b, title_ja);
 	buf_str(b, "</h1>\n<p lang=\"en\"><strong>");
-	http_html_escape(b, title_en);
+	buf_html(b, title_en);
 	buf_str(b, "</strong></p>\n");
 }
 
@@ -114,9 +114,9 @@ message_page(const char *title_ja, const char *title_en, const char *ja, const c
 
 	page_start(&b, title_ja, title_en);
 	buf_str(&b, "<p>");
-	http_html_escape(&b, ja);
+	buf_html(&b, ja);
 	buf_str(&b, "</p>\n<p lang=\"en\">");
-	http_html_escape(&b, en);
+	buf_html(&b, en);
 	buf_str(&b, "</p>\n");
 	return page_end(&b);
 }
@@ -143,13 +143,13 @@ describe(struct buf *b, const struct hold_view *v)
 	size_t i;
 
 	buf_str(b, "<dl>\n<dt>件名 / Subject</dt><dd>");
-	http_html_escape(b, v->subject ? v->subject : "");
+	buf_html(b, v->subject ? v->subject : "");
 	buf_str(b, "</dd>\n<dt>差出人 / From</dt><dd>");
-	http_html_escape(b, v->h.sender ? v->h.sender : "");
+	buf_html(b, v->h.sender ? v->h.sender : "");
 	buf_str(b, "</dd>\n<dt>宛先 / To</dt><dd><ul>\n");
 	json_array_foreach(rcpts, i, x) {
 		buf_str(b, "<li>");
-		http_html_escape(b, json_string_value(x));
+		buf_html(b, json_string_value(x));
 		buf_str(b, "</li>\n");
 	}
 	buf_str(b, "</ul></dd>\n</dl>\n");
@@ -161,10 +161,10 @@ static void
 form_intro(struct buf *b, const struct link_action *a)
 {
 	buf_str(b, "<p>このリンクは次のメールに対して「");
-	http_html_escape(b, a->ja);
+	buf_html(b, a->ja);
 	buf_str(b, "」を行います。まだ何も実行していません。下のボタンで実行します。</p>\n"
 	    "<p lang=\"en\">This link will apply \"");
-	http_html_escape(b, a->en);
+	buf_html(b, a->en);
 	buf_str(b, "\" to the message below. Nothing has been done yet: use the button.</p>\n");
 }
 
@@ -173,9 +173,9 @@ static int
 form_end(struct buf *b, const char *token, const struct link_action *a, char **html)
 {
 	buf_str(b, "<form method=\"post\" action=\"/link/");
-	http_html_escape(b, token);
+	buf_html(b, token);
 	buf_str(b, "\">\n<input type=\"hidden\" name=\"action\" value=\"");
-	http_html_escape(b, a->name);
+	buf_html(b, a->name);
 	buf_str(b, "\">\n");
 	if (a->comment)
 		buf_str(b, "<p><label for=\"comment\">コメント(任意、送信者に伝えます) / "
@@ -183,9 +183,9 @@ form_end(struct buf *b, const char *token, const struct link_action *a, char **h
 		    "<textarea id=\"comment\" name=\"comment\" rows=\"4\" cols=\"60\" "
 		    "maxlength=\"1000\"></textarea></p>\n");
 	buf_str(b, "<p><button type=\"submit\">");
-	http_html_escape(b, a->ja);
+	buf_html(b, a->ja);
 	buf_str(b, " / ");
-	http_html_escape(b, a->en);
+	buf_html(b, a->en);
 	buf_str(b, "</button></p>\n</form>\n");
 	*html = page_end(b);
 	return 200;
@@ -210,13 +210,13 @@ describe_quarantined(struct http_req *r, const char *id, struct buf *b, char **h
 		return 409;
 	}
 	buf_str(b, "<dl>\n<dt>件名 / Subject</dt><dd>");
-	http_html_escape(b, qi.subject ? qi.subject : "");
+	buf_html(b, qi.subject ? qi.subject : "");
 	buf_str(b, "</dd>\n<dt>差出人 / From</dt><dd>");
-	http_html_escape(b, env->mail_from);
+	buf_html(b, env->mail_from);
 	buf_str(b, "</dd>\n<dt>宛先 / To</dt><dd><ul>\n");
 	for (size_t i = 0; i < env->nrcpt; i++) {
 		buf_str(b, "<li>");
-		http_html_escape(b, env->rcpt[i].addr);
+		buf_html(b, env->rcpt[i].addr);
 		buf_str(b, "</li>\n");
 	}
 	buf_str(b, "</ul></dd>\n</dl>\n");

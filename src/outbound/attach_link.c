@@ -291,20 +291,10 @@ attach_message_bytes(GMimeMessage *m, size_t *len)
 static void
 put_text(struct buf *b, const char *s, int html)
 {
-	if (!html) {
+	if (html)
+		buf_html(b, s);
+	else
 		buf_str(b, s);
-		return;
-	}
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': buf_str(b, "&lt;"); break;
-		case '>': buf_str(b, "&gt;"); break;
-		case '&': buf_str(b, "&amp;"); break;
-		case '"': buf_str(b, "&quot;"); break;
-		case '\'': buf_str(b, "&#39;"); break;
-		default: buf_add(b, s, 1); break;
-		}
-	}
 }
 
 static void

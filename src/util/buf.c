@@ -91,3 +91,30 @@ buf_free(struct buf *b)
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
+
+void
+buf_html(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	while (*p) {
+		size_t n = util_utf8_len(p);
+
+		switch (*p) {
+		case '&': buf_str(b, "&amp;"); break;
+		case '<': buf_str(b, "&lt;"); break;
+		case '>': buf_str(b, "&gt;"); break;
+		case '"': buf_str(b, "&quot;"); break;
+		case '\'': buf_str(b, "&#39;"); break;
+		default:
+			if (n == 0)
+				buf_str(b, "\xEF\xBF\xBD");
+			else if (*p < 0x20 && *p != '\n' && *p != '\t')
+				buf_str(b, " ");
+			else
+				buf_add(b, p, n);
+			break;
+		}
+		p += n ? n : 1;
+	}
+}

@@ -22,6 +22,9 @@ void buf_str(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) UTIL_PRINTF(2, 3);
 /* Standard base64 of n bytes, without line breaks. */
 void buf_base64(struct buf *b, const void *data, size_t n);
+/* s as HTML text: & < > " ' escaped, bytes invalid in UTF-8 as U+FFFD,
+ * control bytes other than tab and newline as spaces; NULL as "". */
+void buf_html(struct buf *b, const char *s);
 /* Forget the contents, keep the memory. */
 void buf_reset(struct buf *b);
 /* The contents as a malloc'ed string ("" when empty); the buffer is empty after. */

@@ -103,7 +103,7 @@ do_escape(const char *s)
 {
 	struct buf b = { 0 };
 
-	http_html_escape(&b, s);
+	buf_html(&b, s);
 	if (b.p != NULL) {
 		CHECK(memchr(b.p, '<', b.len) == NULL);
 		CHECK(memchr(b.p, '>', b.len) == NULL);

@@ -34,7 +34,7 @@ escaped(const char *s)
 {
 	struct buf b = { 0 };
 
-	http_html_escape(&b, s);
+	buf_html(&b, s);
 	buf_str(&b, "");
 	return buf_steal(&b, NULL);
 }
