@@ -20,19 +20,10 @@ int
 notify_spool_inject(void *arg, struct envelope *env, const char *msg, size_t len)
 {
 	struct notify_spool_sink *k = arg;
-	struct spool_file *sf;
 	struct queue_info qi;
 	int rc;
 
-	spool_new_id(env->id);
-	sf = spool_create(k->sp, env->id);
-	if (sf != NULL && spool_write(sf, msg, len) < 0) {
-		spool_abort(sf);
-		sf = NULL;
-	}
-	if (sf != NULL)
-		env->size = spool_size(sf);
-	if (sf == NULL || spool_commit(sf) < 0) {
+	if (spool_put(k->sp, env, msg, len) < 0) {
 		log_err("notify: cannot spool a notice: the spool refused it");
 		envelope_free(env);
 		return -1;

@@ -806,18 +806,9 @@ int
 queue_inject(struct queue *q, struct envelope *env, const char *msg, size_t len,
     char id[QUEUE_ID_SIZE])
 {
-	struct spool_file *sf;
 	struct wop *op;
 
-	spool_new_id(env->id);
-	sf = spool_create(q->spool, env->id);
-	if (sf != NULL && spool_write(sf, msg, len) < 0) {
-		spool_abort(sf);
-		sf = NULL;
-	}
-	if (sf != NULL)
-		env->size = spool_size(sf);
-	if (sf == NULL || spool_commit(sf) < 0) {
+	if (spool_put(q->spool, env, msg, len) < 0) {
 		envelope_free(env);
 		return -1;
 	}

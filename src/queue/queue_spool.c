@@ -552,3 +552,19 @@ spool_recover(struct spool *sp, int (*known)(const char *id, void *arg), void *a
 		return -1;
 	return a + b;
 }
+
+int
+spool_put(struct spool *sp, struct envelope *env, const void *msg, size_t len)
+{
+	struct spool_file *sf;
+
+	spool_new_id(env->id);
+	if ((sf = spool_create(sp, env->id)) == NULL)
+		return -1;
+	if (spool_write(sf, msg, len) < 0) {
+		spool_abort(sf);
+		return -1;
+	}
+	env->size = spool_size(sf);
+	return spool_commit(sf);
+}

@@ -44,6 +44,9 @@ int spool_finish(struct spool_file *f);
 void spool_abort(struct spool_file *f);
 /* spool_finish() + spool_sync(). */
 int spool_commit(struct spool_file *f);
+/* A whole message at once, durably: a new id into env->id, the bytes
+ * committed (spool_commit), env->size set.  0, or -1 (nothing left). */
+int spool_put(struct spool *sp, struct envelope *env, const void *msg, size_t len);
 /* fsync queue/ (after one or more spool_finish()).  On -1 the batch is not
  * durable: spool_remove() each of its messages and answer 451. */
 int spool_sync(struct spool *sp);
