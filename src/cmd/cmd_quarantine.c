@@ -38,19 +38,6 @@ when(int64_t ms, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }
 
-static double
-scan_score(const char *json)
-{
-	json_t *root = json ? json_loads(json, 0, NULL) : NULL;
-	double score = 0;
-
-	if (root) {
-		score = json_number_value(json_object_get(root, "score"));
-		json_decref(root);
-	}
-	return score;
-}
-
 static int
 list_one(const struct envelope *env, const struct queue_info *qi, void *arg)
 {
@@ -58,7 +45,7 @@ list_one(const struct envelope *env, const struct queue_info *qi, void *arg)
 	int *n = arg;
 
 	when(env->received_ms, t, sizeof(t));
-	printf("%-20s %s %6.2f <%s> %s\n", env->id, t, scan_score(qi->scan), env->mail_from,
+	printf("%-20s %s %6.2f <%s> %s\n", env->id, t, queue_scan_score(qi->scan), env->mail_from,
 	    qi->subject ? qi->subject : "");
 	(*n)++;
 	return 0;

@@ -12,6 +12,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,4 +196,17 @@ quarantine_learn(struct store *st, struct spool *sp, const char *id, int spam,
 	learner_free(l);
 	free(raw);
 	return finish(st, rc, err, errlen);
+}
+
+double
+queue_scan_score(const char *scan_json)
+{
+	json_t *root = scan_json ? json_loads(scan_json, 0, NULL) : NULL;
+	double score = 0;
+
+	if (root) {
+		score = json_number_value(json_object_get(root, "score"));
+		json_decref(root);
+	}
+	return score;
 }

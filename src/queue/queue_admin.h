@@ -41,5 +41,7 @@ enum qadmin_rc quarantine_learn(struct store *st, struct spool *sp, const char *
     char *err, size_t errlen);
 /* The spooled bytes of a message (caller frees), or NULL with errno. */
 char *quarantine_read(struct spool *sp, const char *id, size_t *len);
+/* The total score of a stored scan result (its JSON), 0 when there is none. */
+double queue_scan_score(const char *scan_json);
 
 #endif

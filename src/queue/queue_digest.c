@@ -109,19 +109,6 @@ clean(const char *s, size_t max)
 	return out;
 }
 
-static double
-score_of(const char *scan)
-{
-	json_t *root = scan ? json_loads(scan, 0, NULL) : NULL;
-	double score = 0;
-
-	if (root) {
-		score = json_number_value(json_object_get(root, "score"));
-		json_decref(root);
-	}
-	return score;
-}
-
 static int
 collect_cb(const struct envelope *env, const struct queue_info *qi, void *arg)
 {
@@ -150,7 +137,7 @@ collect_cb(const struct envelope *env, const struct queue_info *qi, void *arg)
 		it->from = clean(env->mail_from[0] ? env->mail_from : "<>", 200);
 		it->subject = clean(qi->subject, 200);
 		it->received_ms = env->received_ms;
-		it->score = score_of(qi->scan);
+		it->score = queue_scan_score(qi->scan);
 	}
 	return 0;
 }
