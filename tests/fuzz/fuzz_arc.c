@@ -16,15 +16,7 @@
 
 #include "detect/detect_auth.h"
 #include "util/util.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
+#include "fuzz.h"
 
 static enum dns_status
 key_fn(void *arg, const char *name, char ***txt)

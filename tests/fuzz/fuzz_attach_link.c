@@ -26,15 +26,7 @@
 #include "message/message.h"
 #include "outbound/attach_link.h"
 #include "outbound/attach_zip.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
+#include "fuzz.h"
 
 #define SPLIT_MAX	(512 * 1024)
 

@@ -25,15 +25,7 @@
 #include "http/http_secret.h"
 #include "http/http_util.h"
 #include "util/buf.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
+#include "fuzz.h"
 
 #define MAX_INPUT	(256 * 1024)
 

@@ -20,15 +20,7 @@
 
 #include "account/incident.h"
 #include "util/config.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
+#include "fuzz.h"
 
 static struct config *cfg;
 static char dir[] = "/tmp/fuzz-incident-XXXXXX";

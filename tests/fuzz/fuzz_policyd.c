@@ -20,15 +20,7 @@
 #include "account/policyd.h"
 #include "util/config.h"
 #include "util/log.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
+#include "fuzz.h"
 
 #define TERMINATED(f) CHECK(memchr((f), '\0', sizeof(f)) != NULL)
 

@@ -14,15 +14,7 @@
 #include <string.h>
 
 #include "http/http_sanitize.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
+#include "fuzz.h"
 
 static const char *const tags[] = {
 	"p", "div", "span", "br", "hr", "b", "i", "u", "s", "strong", "em", "small", "big",
