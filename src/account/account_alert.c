@@ -85,16 +85,6 @@ account_alert_describe(const char *kind, const char *lang)
 	return kind;
 }
 
-static void
-fmt_time(int64_t ms, char *buf, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm);
-}
-
 /* One mail: template alert-WHO in lang to to.  0 or -1. */
 static int
 alert_send(const struct config *cfg, const struct store_alert *a, const char *tmpl,
@@ -103,7 +93,7 @@ alert_send(const struct config *cfg, const struct store_alert *a, const char *tm
 {
 	char when[64], id[32];
 
-	fmt_time(a->time_ms, when, sizeof(when));
+	util_local_time(a->time_ms, "%Y-%m-%d %H:%M:%S %Z", when, sizeof(when));
 	snprintf(id, sizeof(id), "%lld", (long long)a->id);
 	struct notify_var v[] = {
 		{ "kind", a->kind }, { "what", account_alert_describe(a->kind, lang) },

@@ -31,24 +31,14 @@ static const char usage[] =
     "       sekisho account suspended\n"
     "       sekisho account resume LOGIN\n";
 
-static void
-when(int64_t ms, char *buf, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 static int
 print_lock(const struct store_lock *l, void *arg)
 {
 	char since[32], until[32];
 
-	when(l->created_ms, since, sizeof(since));
+	util_local_time(l->created_ms, "%Y-%m-%d %H:%M:%S", since, sizeof(since));
 	if (l->until_ms)
-		when(l->until_ms, until, sizeof(until));
+		util_local_time(l->until_ms, "%Y-%m-%d %H:%M:%S", until, sizeof(until));
 	else
 		util_strlcpy(until, "until unlocked", sizeof(until));
 	printf("%-30s since %s  %s  %s\n", l->login, since, until, l->reason);
@@ -107,7 +97,7 @@ print_alert(const struct store_alert *a, void *arg)
 {
 	char t[32];
 
-	when(a->time_ms, t, sizeof(t));
+	util_local_time(a->time_ms, "%Y-%m-%d %H:%M:%S", t, sizeof(t));
 	printf("%-6lld %s %s %-24s %-24s %-18s %s\n", (long long)a->id, t,
 	    a->acknowledged ? "ack" : "NEW", a->kind, *a->login ? a->login : "-",
 	    *a->ip ? a->ip : "-", a->detail);
@@ -152,7 +142,7 @@ print_login(const struct store_login *ev, void *arg)
 {
 	char t[32];
 
-	when(ev->time_ms, t, sizeof(t));
+	util_local_time(ev->time_ms, "%Y-%m-%d %H:%M:%S", t, sizeof(t));
 	printf("%s %-7s %-28s %-39s %-3s %-6s %s\n", t, store_login_result_name(ev->result),
 	    ev->login, ev->ip, *ev->country ? ev->country : "-",
 	    *ev->protocol ? ev->protocol : "-", ev->source);
@@ -189,7 +179,7 @@ print_suspension(const struct store_suspension *s, void *arg)
 {
 	char since[32];
 
-	when(s->since_ms, since, sizeof(since));
+	util_local_time(s->since_ms, "%Y-%m-%d %H:%M:%S", since, sizeof(since));
 	printf("%-30s since %s  incident %lld  %s\n", s->login, since,
 	    (long long)s->incident_id, s->reason);
 	(*(int *)arg)++;

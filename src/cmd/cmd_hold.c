@@ -30,15 +30,11 @@
 static void
 when(int64_t ms, char *buf, size_t len)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
 	if (ms <= 0) {
 		snprintf(buf, len, "-");
 		return;
 	}
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	util_local_time(ms, "%Y-%m-%d %H:%M:%S", buf, len);
 }
 
 /* One line per hold: id, kind, status, until, sender, subject. */

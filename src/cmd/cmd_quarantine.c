@@ -28,23 +28,13 @@
 
 #define PREVIEW_BYTES	4096
 
-static void
-when(int64_t ms, char *buf, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
-}
-
 static int
 list_one(const struct envelope *env, const struct queue_info *qi, void *arg)
 {
 	char t[32];
 	int *n = arg;
 
-	when(env->received_ms, t, sizeof(t));
+	util_local_time(env->received_ms, "%Y-%m-%d %H:%M", t, sizeof(t));
 	printf("%-20s %s %6.2f <%s> %s\n", env->id, t, queue_scan_score(qi->scan), env->mail_from,
 	    qi->subject ? qi->subject : "");
 	(*n)++;

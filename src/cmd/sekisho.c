@@ -72,16 +72,6 @@ open_state(struct ctx *c)
 	return cmd_open_state(c->cfg, &c->st, &c->spool);
 }
 
-static void
-format_time(int64_t ms, char *buf, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 static const char *
 rcpt_status_name(enum rcpt_status st)
 {
@@ -100,8 +90,8 @@ list_one(const struct envelope *env, const struct queue_info *qi, void *arg)
 	char when[32], next[32];
 	int *count = arg;
 
-	format_time(env->received_ms, when, sizeof(when));
-	format_time(qi->next_try_ms, next, sizeof(next));
+	util_local_time(env->received_ms, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
+	util_local_time(qi->next_try_ms, "%Y-%m-%d %H:%M:%S", next, sizeof(next));
 	printf("%-20s %9lld %s %-11s <%s>\n", env->id, (long long)env->size, when,
 	    store_state_name(qi->state), env->mail_from);
 	for (size_t i = 0; i < env->nrcpt; i++)
@@ -145,7 +135,7 @@ print_envelope(const struct envelope *env, const struct queue_info *qi)
 {
 	char when[32];
 
-	format_time(env->received_ms, when, sizeof(when));
+	util_local_time(env->received_ms, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
 	printf("id: %s\n", env->id);
 	printf("state: %s\n", store_state_name(qi->state));
 	printf("action: %s\n", qi->action ? qi->action : "");
@@ -159,7 +149,7 @@ print_envelope(const struct envelope *env, const struct queue_info *qi)
 	printf("sender: <%s>\n", env->mail_from);
 	printf("attempts: %d\n", qi->attempts);
 	if (qi->state == MSG_QUEUED) {
-		format_time(qi->next_try_ms, when, sizeof(when));
+		util_local_time(qi->next_try_ms, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
 		printf("next_try: %s\n", when);
 	}
 	if (qi->last_error)

@@ -412,16 +412,6 @@ file_lines(struct store *st, const char *id)
 	return b.p ? buf_steal(&b, NULL) : xstrdup("");
 }
 
-static void
-fmt_time(int64_t ms, char *buf, size_t len)
-{
-	time_t tt = (time_t)(ms / 1000);
-	struct tm tm;
-
-	localtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm);
-}
-
 /* The mails of one set.  0, or -1 (logged; not tried again). */
 static int
 set_mails(const struct tick *t, const struct attach_set *s)
@@ -430,7 +420,7 @@ set_mails(const struct tick *t, const struct attach_set *s)
 	char *files = NULL, *revoke = NULL;
 	int rc = 0;
 
-	fmt_time(s->expires_ms, until, sizeof(until));
+	util_local_time(s->expires_ms, "%Y-%m-%d %H:%M:%S %Z", until, sizeof(until));
 	snprintf(max, sizeof(max), "%lld", (long long)s->max_downloads);
 	if (strcmp(s->mode, "zip") == 0) {
 		int to_rcpt = strcmp(t->cfg->attachment_zip_password_to, "recipient") == 0;

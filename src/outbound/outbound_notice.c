@@ -48,16 +48,6 @@ struct ctx {
 	void *arg;
 };
 
-static void
-fmt_time(int64_t ms, char *buf, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm);
-}
-
 static int
 ja(const char *lang)
 {
@@ -175,8 +165,8 @@ about_load(const struct ctx *c, const struct store_hold *h, struct about *a)
 		return -1;
 	a->recipients = recipient_lines(a->env);
 	a->attachments = attachment_lines(c, h->msg_id, h->lang);
-	fmt_time(h->release_at, a->release, sizeof(a->release));
-	fmt_time(h->deadline_at, a->deadline, sizeof(a->deadline));
+	util_local_time(h->release_at, "%Y-%m-%d %H:%M:%S %Z", a->release, sizeof(a->release));
+	util_local_time(h->deadline_at, "%Y-%m-%d %H:%M:%S %Z", a->deadline, sizeof(a->deadline));
 	snprintf(a->risk, sizeof(a->risk), "%.1f", h->risk);
 	return 0;
 }
@@ -273,7 +263,7 @@ outcome_notice(const struct ctx *c, const struct store_hold *h)
 		a.recipients = xstrdup("");
 		a.attachments = xstrdup("");
 	}
-	fmt_time(h->decided_ms, when, sizeof(when));
+	util_local_time(h->decided_ms, "%Y-%m-%d %H:%M:%S %Z", when, sizeof(when));
 	struct notify_var v[] = { COMMON_VARS(h, &a), VAR("outcome", outcome_text(h->status,
 	    h->lang)), VAR("status", h->status), VAR("decided_by", h->decided_by ?
 	    h->decided_by : ""), VAR("decided_at", when), VAR("comment", h->comment ?

@@ -320,3 +320,16 @@ util_utf8_len(const unsigned char *p)
 	}
 	return 0;
 }
+
+void
+util_local_time(int64_t ms, const char *fmt, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (localtime_r(&t, &tm) != NULL)
+		strftime(buf, len, fmt, &tm);
+}

@@ -37,6 +37,8 @@ size_t util_strlcpy(char *dst, const char *src, size_t size);
 /* ASCII-only case-insensitive compare, independent of the locale. */
 int util_strcasecmp(const char *a, const char *b);
 int util_strncasecmp(const char *a, const char *b, size_t n);
+/* Epoch milliseconds as local time through strftime(fmt) into buf. */
+void util_local_time(int64_t ms, const char *fmt, char *buf, size_t len);
 /* Length of the valid UTF-8 sequence at p (1..4; no overlong forms, no
  * surrogates, nothing past U+10FFFF), or 0.  Reads past p[0] only while the
  * bytes are continuation bytes, so a NUL-terminated string is safe. */
