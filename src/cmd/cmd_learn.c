@@ -7,6 +7,9 @@
  *   sekisho learn --forget PATH...    undo the learning of these messages
  *   sekisho learn --list FILE         learn "spam|ham<TAB>path" lines
  *   sekisho learn --classify PATH...  print each message's score, learn nothing
+ *   sekisho learn --explain PATH...   why: each message's margin taken apart
+ *                                     into its features' shares, the
+ *                                     strongest each way (learn.h)
  *   sekisho learn --online --list FILE  classify each message, then learn it
  *                                       (train on error), in the list's order
  *   sekisho learn --calibrate --list FILE  fit the model's probability scale
@@ -64,12 +67,12 @@
 #define LEARN_MAX_FILE		(256u << 20)
 
 static const char learn_usage[] =
-    "usage: sekisho learn [--passes N] --spam|--ham|--forget|--classify PATH...\n"
+    "usage: sekisho learn [--passes N] --spam|--ham|--forget|--classify|--explain PATH...\n"
     "       sekisho learn [--passes N] --spam PATH... --ham PATH...\n"
     "       sekisho learn [--online|--classify|--calibrate] [--base DIR] --list FILE\n"
     "       sekisho learn --stats\n";
 
-enum mode { M_NONE, M_SPAM, M_HAM, M_FORGET, M_CLASSIFY, M_STATS, M_CALIBRATE };
+enum mode { M_NONE, M_SPAM, M_HAM, M_FORGET, M_CLASSIFY, M_STATS, M_CALIBRATE, M_EXPLAIN };
 
 struct item {
 	char *path;
@@ -79,6 +82,7 @@ struct item {
 };
 
 struct run {
+	const struct config *cfg;
 	enum mode mode;
 	int online;
 	int pass;		/* 1, or 2.. for the refining passes */
@@ -95,6 +99,13 @@ struct run {
 	int *cal_y;
 	size_t ncal, calcap;
 };
+
+/* Modes that only read the model. */
+static int
+reads_only(const struct run *r)
+{
+	return r->mode == M_CLASSIFY || r->mode == M_EXPLAIN;
+}
 
 static void
 add_item(struct run *r, const char *path, int label, off_t off, size_t len)
@@ -306,6 +317,30 @@ commit(struct run *r)
 	return 0;
 }
 
+/* --explain: one message's margin, taken apart (learn.h). */
+static void
+explain(struct run *r, const struct message *msg, const char *path)
+{
+	const struct config *cfg = r->cfg;
+	struct learn_explain ex;
+	double p;
+	const char *verdict;
+
+	learner_explain(r->l, msg, &ex);
+	p = classifier_cal_prob(r->l->clf, ex.margin);
+	verdict = p >= cfg->bayes_spam_threshold ? "BAYES_SPAM" :
+	    p <= cfg->bayes_ham_threshold ? "BAYES_HAM" : "BAYES_UNSURE";
+	printf("%s\n  margin %+.4f, spam probability %.4f: %s (%zu buckets of %zu features)\n",
+	    path, ex.margin, p, verdict, ex.nbuckets, ex.nfeatures);
+	printf("  towards spam:\n");
+	for (size_t i = 0; i < ex.nspam; i++)
+		printf("    %+.4f  %s\n", ex.spam[i].share, ex.spam[i].feature);
+	printf("  towards ham:\n");
+	for (size_t i = 0; i < ex.nham; i++)
+		printf("    %+.4f  %s\n", ex.ham[i].share, ex.ham[i].feature);
+	printf("  the other features %+.4f, bias %+.4f\n", ex.rest, ex.bias);
+}
+
 /* One message (bytes of one file, or one of an mbox). */
 static int
 one_message(struct run *r, const char *raw, size_t len, int label, const char *path)
@@ -316,7 +351,9 @@ one_message(struct run *r, const char *raw, size_t len, int label, const char *p
 
 	if (r->pass <= 1)
 		r->messages++;
-	if (r->mode == M_CLASSIFY || r->online) {
+	if (r->mode == M_EXPLAIN) {
+		explain(r, msg, path);
+	} else if (r->mode == M_CLASSIFY || r->online) {
 		double m = learner_margin(r->l, msg);
 
 		printf("%s\t%.6f\t%.6f\t%s\n", label < 0 ? "-" : label ? "spam" : "ham",
@@ -354,7 +391,7 @@ one_message(struct run *r, const char *raw, size_t len, int label, const char *p
 		fprintf(stderr, "sekisho learn: %s: %s\n", path, store_errmsg(r->st));
 		return -1;
 	}
-	if (r->mode != M_CLASSIFY && r->mode != M_CALIBRATE && ++r->since_commit >= LEARN_COMMIT_EVERY)
+	if (!reads_only(r) && r->mode != M_CALIBRATE && ++r->since_commit >= LEARN_COMMIT_EVERY)
 		if (commit(r) < 0 || store_begin(r->st) < 0)
 			return -1;
 	return 0;
@@ -435,7 +472,7 @@ print_stats(FILE *fp, struct learner *l, struct store *st)
 int
 cmd_learn(const struct config *cfg, int argc, char **argv)
 {
-	struct run r = { .mode = M_NONE };
+	struct run r = { .cfg = cfg, .mode = M_NONE };
 	const char *list = NULL, *base = NULL;
 	char err[256], *db = NULL;
 	int i, rc = 1, open_rc, passes = 2, mixed = 0;
@@ -481,6 +518,8 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 			m = M_CLASSIFY;
 		else if (strcmp(argv[i], "--stats") == 0)
 			m = M_STATS;
+		else if (strcmp(argv[i], "--explain") == 0)
+			m = M_EXPLAIN;
 		else if (strcmp(argv[i], "--calibrate") == 0)
 			m = M_CALIBRATE;
 		else if (strcmp(argv[i], "--online") == 0)
@@ -499,7 +538,7 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 		}
 		if (m != M_NONE && r.mode != M_NONE) {
 			fprintf(stderr, "sekisho learn: one of --spam, --ham, --forget,"
-			    " --classify, --stats\n%s", learn_usage);
+			    " --classify, --explain, --stats\n%s", learn_usage);
 			rc = 2;
 			goto out;
 		}
@@ -548,13 +587,13 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 		if (collect(&r, paths[k], labels[k]) < 0)
 			goto out;
 
-	r.tty = isatty(STDERR_FILENO) && r.mode != M_CLASSIFY && !r.online;
+	r.tty = isatty(STDERR_FILENO) && !reads_only(&r) && !r.online;
 	r.start_ms = util_mono_ms();
-	if (r.mode != M_CLASSIFY && store_begin(r.st) < 0) {
+	if (!reads_only(&r) && store_begin(r.st) < 0) {
 		fprintf(stderr, "sekisho learn: %s\n", store_errmsg(r.st));
 		goto out;
 	}
-	if (r.mode == M_FORGET || r.mode == M_CLASSIFY || r.mode == M_CALIBRATE || r.online)
+	if (r.mode == M_FORGET || reads_only(&r) || r.mode == M_CALIBRATE || r.online)
 		passes = 1;
 	for (r.pass = 1; r.pass <= passes; r.pass++) {
 		/* learning: another shuffled order each pass, from the sorted
@@ -579,7 +618,7 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 		store_rollback(r.st);
 		goto out;
 	}
-	if (r.mode != M_CLASSIFY && commit(&r) < 0)
+	if (!reads_only(&r) && commit(&r) < 0)
 		goto out;
 	secs = (double)(util_mono_ms() - r.start_ms) / 1000.0;
 	if (r.mode == M_FORGET)
@@ -588,6 +627,8 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 		    r.counts[LEARN_FORGOTTEN_INEXACT], r.counts[LEARN_UNKNOWN]);
 	else if (r.mode == M_CALIBRATE)
 		fprintf(stderr, "%zu messages classified for the calibration", r.messages);
+	else if (r.mode == M_EXPLAIN)
+		fprintf(stderr, "%zu messages explained", r.messages);
 	else if (r.mode != M_CLASSIFY || r.online)
 		fprintf(stderr, "%zu messages: %zu learned, %zu relabelled, %zu already known",
 		    r.messages, r.counts[LEARN_LEARNED], r.counts[LEARN_RELABELLED],
@@ -596,7 +637,7 @@ cmd_learn(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "%zu messages classified", r.messages);
 	fprintf(stderr, ", %zu unreadable files; %.1f s (%.0f msg/s)\n", r.unreadable, secs,
 	    secs > 0 ? (double)r.messages / secs : 0.0);
-	if (r.mode != M_CLASSIFY)
+	if (!reads_only(&r))
 		print_stats(r.online ? stderr : stdout, r.l, r.st);
 	rc = r.unreadable > 0 ? 1 : 0;
 out:

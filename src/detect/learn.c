@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "util/util.h"
 
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,93 @@ learner_margin(struct learner *l, const struct message *msg)
 {
 	tokenize_message(l->tk, msg, &l->f);
 	return classifier_margin(l->clf, &l->f);
+}
+
+struct explain_walk {
+	const struct classifier *clf;
+	const struct tok_features *f;
+	uint8_t *claimed;	/* per bucket of f: already given to a feature */
+	double scale;		/* 1 / (sqrt |f| * CLF_SCALE) */
+	struct learn_explain *ex;
+};
+
+static int
+idx_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Insert c into the list of n (at most LEARN_EXPLAIN_TOP) kept by |share|. */
+static void
+top_insert(struct learn_contrib *list, size_t *n, const struct learn_contrib *c)
+{
+	size_t i = *n;
+
+	if (i == LEARN_EXPLAIN_TOP) {
+		if (fabs(list[i - 1].share) >= fabs(c->share))
+			return;
+		i--;
+	} else {
+		(*n)++;
+	}
+	for (; i > 0 && fabs(list[i - 1].share) < fabs(c->share); i--)
+		list[i] = list[i - 1];
+	list[i] = *c;
+}
+
+static void
+explain_feature(void *arg, const char *name, size_t len, const uint32_t *b, size_t nb)
+{
+	struct explain_walk *w = arg;
+	struct learn_contrib c;
+	int64_t sum = 0;
+
+	w->ex->nfeatures++;
+	for (size_t i = 0; i < nb; i++) {
+		const uint32_t *p = bsearch(&b[i], w->f->idx, w->f->n, sizeof(*w->f->idx), idx_cmp);
+
+		if (p == NULL || w->claimed[p - w->f->idx])
+			continue;
+		w->claimed[p - w->f->idx] = 1;
+		sum += w->clf->w[*p];
+	}
+	if (sum == 0)
+		return;
+	c.share = (double)sum * w->scale;
+	if (len >= sizeof(c.feature))
+		len = sizeof(c.feature) - 1;
+	memcpy(c.feature, name, len);
+	c.feature[len] = '\0';
+	w->ex->rest += c.share;
+	if (c.share > 0)
+		top_insert(w->ex->spam, &w->ex->nspam, &c);
+	else
+		top_insert(w->ex->ham, &w->ex->nham, &c);
+}
+
+void
+learner_explain(struct learner *l, const struct message *msg, struct learn_explain *ex)
+{
+	struct explain_walk w;
+
+	memset(ex, 0, sizeof(*ex));
+	tokenize_message(l->tk, msg, &l->f);
+	ex->margin = classifier_margin(l->clf, &l->f);
+	ex->bias = (double)l->clf->bias / CLF_SCALE;
+	ex->nbuckets = l->f.n;
+	w.clf = l->clf;
+	w.f = &l->f;
+	w.claimed = xcalloc(l->f.n + 1, 1);
+	w.scale = 1.0 / ((l->f.n > 0 ? sqrt((double)l->f.n) : 1.0) * CLF_SCALE);
+	w.ex = ex;
+	tokenize_message_explain(l->tk, msg, explain_feature, &w);
+	free(w.claimed);
+	for (size_t i = 0; i < ex->nspam; i++)
+		ex->rest -= ex->spam[i].share;
+	for (size_t i = 0; i < ex->nham; i++)
+		ex->rest -= ex->ham[i].share;
 }
 
 /* Undo the learn recorded in *rec, whose features are in l->f. */

@@ -84,6 +84,31 @@ enum learn_outcome learner_forget(struct learner *l, const struct message *msg,
 /* Margin (log-odds of spam) of a parsed message under the model. */
 double learner_margin(struct learner *l, const struct message *msg);
 
+/*
+ * Why the model scores a message as it does: the margin taken apart into
+ * the share of each feature (the weights of the buckets it set, the first
+ * feature to set a bucket taking it, over the norm), with the strongest
+ * LEARN_EXPLAIN_TOP each way.  bias + every share = margin, exactly up to
+ * rounding: "rest" is the share of the features not listed.
+ */
+#define LEARN_EXPLAIN_TOP	12
+
+struct learn_contrib {
+	char feature[80];	/* spelled as tokenize_message_explain does, cut */
+	double share;		/* of the margin */
+};
+
+struct learn_explain {
+	double margin, bias, rest;
+	size_t nbuckets;	/* in the message's set */
+	size_t nfeatures;	/* features read (with repeats) */
+	struct learn_contrib spam[LEARN_EXPLAIN_TOP];	/* the most towards spam first */
+	struct learn_contrib ham[LEARN_EXPLAIN_TOP];	/* the most towards ham first */
+	size_t nspam, nham;
+};
+
+void learner_explain(struct learner *l, const struct message *msg, struct learn_explain *ex);
+
 /* Write the model to the store when it changed.  0 or -1. */
 int learner_save(struct learner *l);
 

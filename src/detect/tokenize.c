@@ -68,7 +68,7 @@ struct ring_word {
 
 struct sink {
 	const struct tokenizer *tk;
-	tok_emit_fn emit;	/* explain mode when set */
+	tok_explain_fn explain;	/* explain mode when set */
 	void *arg;
 	uint64_t *h;		/* hash mode: the features so far */
 	size_t n, cap;
@@ -159,30 +159,42 @@ sink_full(const struct sink *s)
 	return s->count >= TOK_MAX_FEATURES;
 }
 
+/*
+ * Add one feature: its hash h, and `copies` more buckets for a weighted
+ * one, each from its own hash (weight without a value per feature, and
+ * collisions average out).  In explain mode the feature's name and buckets
+ * go to the callback instead.
+ */
 static void
-sink_push(struct sink *s, uint64_t h)
+sink_push(struct sink *s, uint64_t h, const char *name, size_t len)
 {
 	s->count++;
-	if (s->emit != NULL)
+	if (s->explain != NULL) {
+		uint32_t b[TOK_HEADER_WEIGHT];
+		unsigned shift = 64 - s->tk->bits;
+
+		b[0] = (uint32_t)(h >> shift);
+		for (int k = 1; k <= s->copies; k++)
+			b[k] = (uint32_t)(mix64(h + (uint64_t)k) >> shift);
+		s->explain(s->arg, name, len, b, (size_t)s->copies + 1);
 		return;
+	}
 	if (s->n + 1 + (size_t)s->copies > s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 1024;
 		s->h = xrealloc(s->h, s->cap * sizeof(*s->h));
 	}
 	s->h[s->n++] = h;
-	/* A weighted feature sets `copies` more buckets, each from its own
-	 * hash: weight without a value per feature, and collisions average out. */
 	for (int k = 1; k <= s->copies; k++)
 		s->h[s->n++] = mix64(h + (uint64_t)k);
 }
 
-/* One feature "prefix:value"; returns its hash (0 in explain mode). */
+/* One feature "prefix:value"; returns its hash. */
 static uint64_t
 feature(struct sink *s, const char *prefix, const char *value, size_t len)
 {
 	char buf[FEATURE_MAX];
 	size_t plen = strlen(prefix);
-	uint64_t h = 0;
+	uint64_t h;
 
 	if (sink_full(s))
 		return 0;
@@ -192,11 +204,8 @@ feature(struct sink *s, const char *prefix, const char *value, size_t len)
 	buf[plen] = ':';
 	memcpy(buf + plen + 1, value, len);
 	len += plen + 1;
-	if (s->emit != NULL)
-		s->emit(s->arg, buf, len);
-	else
-		h = hash_bytes(s->tk, buf, len);
-	sink_push(s, h);
+	h = hash_bytes(s->tk, buf, len);
+	sink_push(s, h, buf, len);
 	return h;
 }
 
@@ -220,29 +229,28 @@ lower_into(char *buf, size_t size, const char *s)
 }
 
 /*
- * The pair of the current word with the one d words back.  In hash mode
- * the two word hashes and the distance are mixed; in explain mode the pair
- * is spelled out as "b2:d:earlier later".
+ * The pair of the current word with the one d words back: the two word
+ * hashes and the distance mixed, so pairs cost no hashing of text.  In
+ * explain mode the pair is spelled out as "b2:d:earlier later".
  */
 static void
 pair(struct sink *s, const char *pprefix, const struct ring_word *a,
     const struct ring_word *b, unsigned d)
 {
+	uint64_t h = mix64(a->h * 0x9e3779b97f4a7c15ULL + b->h + d * 0xc2b2ae3d27d4eb4fULL);
+	char buf[FEATURE_MAX];
+	int n = 0;
+
 	if (sink_full(s))
 		return;
-	if (s->emit != NULL) {
-		char buf[FEATURE_MAX];
-		int n = snprintf(buf, sizeof(buf), "%s:%u:%s %s", pprefix, d, a->s, b->s);
-
+	if (s->explain != NULL) {
+		n = snprintf(buf, sizeof(buf), "%s:%u:%s %s", pprefix, d, a->s, b->s);
 		if (n < 0)
-			return;
+			n = 0;
 		if ((size_t)n >= sizeof(buf))
 			n = (int)sizeof(buf) - 1;
-		s->emit(s->arg, buf, (size_t)n);
-		sink_push(s, 0);
-		return;
 	}
-	sink_push(s, mix64(a->h * 0x9e3779b97f4a7c15ULL + b->h + d * 0xc2b2ae3d27d4eb4fULL));
+	sink_push(s, h, buf, (size_t)n);
 }
 
 /* UTF-8 in, NFKC-casefolded UTF-16 out (malloc'ed); NULL on failure. */
@@ -767,9 +775,9 @@ tokenize_message(const struct tokenizer *tk, const struct message *msg,
 
 void
 tokenize_message_explain(const struct tokenizer *tk, const struct message *msg,
-    tok_emit_fn emit, void *arg)
+    tok_explain_fn explain, void *arg)
 {
-	struct sink s = { .tk = tk, .emit = emit, .arg = arg };
+	struct sink s = { .tk = tk, .explain = explain, .arg = arg };
 
 	message_features(&s, msg);
 }

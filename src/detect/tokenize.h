@@ -60,11 +60,17 @@ void tokenize_message(const struct tokenizer *tk, const struct message *msg,
     struct tok_features *out);
 void tok_features_clear(struct tok_features *f);
 
-/* Each feature string of msg, before hashing, in order (with repeats):
- * for tests and "learn --explain". */
-typedef void (*tok_emit_fn)(void *arg, const char *feature, size_t len);
+/* Each feature of msg in order (with repeats): its string before hashing
+ * and the buckets it sets (one, or TOK_HEADER_WEIGHT for a weighted
+ * feature), the same as tokenize_message() puts in the set.  For tests and
+ * "sekisho learn --explain". */
+typedef void (*tok_explain_fn)(void *arg, const char *feature, size_t len,
+    const uint32_t *buckets, size_t nbuckets);
 void tokenize_message_explain(const struct tokenizer *tk, const struct message *msg,
-    tok_emit_fn emit, void *arg);
+    tok_explain_fn explain, void *arg);
+
+/* A word of a text (tokenize_words). */
+typedef void (*tok_emit_fn)(void *arg, const char *word, size_t len);
 
 /* The words of one UTF-8 text after NFKC and case folding (no prefix, no
  * pairs); returns how many. */

@@ -67,6 +67,20 @@ check "held-out spam scores above held-out ham" awk -F'\t' '
     $1 == "ham" && $3 > maxh { maxh = $3 }
     END { exit !(mins > maxh) }' "$T/cls.out"
 
+# --explain takes a message's margin apart: a held-out spam is BAYES_SPAM
+# for its spam words; the shares, the rest and the bias add up to the margin
+$S learn --explain "$T/held/spam-3.eml" >"$T/explain.out" 2>"$T/explain.err" ||
+    fail "explain failed: $(cat "$T/explain.err")"
+check "explain names the verdict" grep -q "spam probability 0\.9[0-9]*: BAYES_SPAM" "$T/explain.out"
+check "a spam word is among the strongest towards spam" sh -c "sed -n '/towards spam/,/towards ham/p' '$T/explain.out' |
+    grep -Eq '[+][0-9.]+  (b|s):(cheap|pills|prize|winner|claim|offer|casino|bonus|spam)\$'"
+check "the shares add up to the margin" awk '
+    /^  margin/ { m = $2 + 0 }
+    /^    [-+][0-9]/ { s += $1 }
+    /^  the other features/ { s += $4 + 0; s += $6 + 0 }
+    END { d = s - m; exit !(m > 0 && d < 0.002 && d > -0.002) }' "$T/explain.out"
+check "explain learns nothing" sh -c "$S learn --stats 2>&1 | cmp -s - '$T/stats2.log'"
+
 $S learn --calibrate "$T/held/spam-1.eml" >/dev/null 2>&1
 rc=$?
 check "--calibrate needs a labelled --list (usage)" [ "$rc" = 2 ]

@@ -38,6 +38,8 @@ static const uint8_t test_key[TOK_KEY_SIZE] = "0123456789abcdef";
 struct strs {
 	char **s;
 	size_t n;
+	uint32_t *b;		/* buckets (collect_feature) */
+	size_t nb;
 };
 
 static void
@@ -47,6 +49,26 @@ collect(void *arg, const char *s, size_t len)
 
 	v->s = xrealloc(v->s, (v->n + 1) * sizeof(*v->s));
 	v->s[v->n++] = xstrndup(s, len);
+}
+
+/* tok_explain_fn: the feature's string, and its buckets into v->b. */
+static void
+collect_feature(void *arg, const char *s, size_t len, const uint32_t *b, size_t nb)
+{
+	struct strs *v = arg;
+
+	collect(arg, s, len);
+	v->b = xrealloc(v->b, (v->nb + nb) * sizeof(*v->b));
+	memcpy(v->b + v->nb, b, nb * sizeof(*b));
+	v->nb += nb;
+}
+
+static int
+u32cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 static int
@@ -64,6 +86,7 @@ strs_free(struct strs *v)
 	for (size_t i = 0; i < v->n; i++)
 		free(v->s[i]);
 	free(v->s);
+	free(v->b);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -180,7 +203,7 @@ test_features(void **state)
 
 	tk = tokenizer_new(test_key, 18, err, sizeof(err));
 	assert_non_null(tk);
-	tokenize_message_explain(tk, &f.m, collect, &v);
+	tokenize_message_explain(tk, &f.m, collect_feature, &v);
 	{
 		static const char *const want[] = {
 			"s:free", "s:money", "s2:1:free money",
@@ -214,6 +237,17 @@ test_features(void **state)
 		for (size_t i = 0; i < feats.n; i++)
 			found |= feats.idx[i] == b;
 		assert_true(found);
+	}
+	/* The explained buckets are exactly the set (what --explain adds up). */
+	{
+		size_t n = 0;
+
+		qsort(v.b, v.nb, sizeof(*v.b), u32cmp);
+		for (size_t i = 0; i < v.nb; i++)
+			if (n == 0 || v.b[n - 1] != v.b[i])
+				v.b[n++] = v.b[i];
+		assert_int_equal(n, feats.n);
+		assert_memory_equal(v.b, feats.idx, n * sizeof(*v.b));
 	}
 	/* Another key, other buckets: the table is the model's own. */
 	{
@@ -277,7 +311,7 @@ test_list_report_features(void **state)
 		struct strs v = { 0 };
 
 		assert_non_null(m);
-		tokenize_message_explain(tk, m, collect, &v);
+		tokenize_message_explain(tk, m, collect_feature, &v);
 		for (size_t j = 0; j < 3 && cases[i].want[j] != NULL; j++)
 			if (!has(&v, cases[i].want[j]))
 				fail_msg("case %zu: feature %s missing from %s", i, cases[i].want[j],
@@ -547,6 +581,80 @@ learn_n(struct learner *l, unsigned from, unsigned to, const char *source)
 		    LEARN_LEARNED);
 		synth_free(&s);
 	}
+}
+
+/*
+ * learner_explain: the shares add up to the margin, the lists are ordered,
+ * and a new spam's strongest feature towards spam is one of the spam words
+ * the model learned (a ham's, one of the ham words).
+ */
+static void
+test_explain(void **state)
+{
+	struct fixture *fx = *state;
+	struct learner *l = NULL;
+	char err[256];
+
+	assert_int_equal(learner_open(fx->st, LEARN_MODEL, 1, 18, &l, err, sizeof(err)), 0);
+	learn_n(l, 0, 200, "cli");
+	for (int spam = 0; spam <= 1; spam++) {
+		struct synth s;
+		struct learn_explain ex;
+		const struct learn_contrib *top;
+		const char *const *own = spam ? spam_words : ham_words;
+		double sum;
+		int known = 0;
+
+		synth_make(&s, spam, 5001 + (unsigned)spam);
+		learner_explain(l, &s.m, &ex);
+		assert_true(fabs(ex.margin - learner_margin(l, &s.m)) < 1e-12);
+		assert_true(spam ? ex.margin > 0 : ex.margin < 0);
+		sum = ex.bias + ex.rest;
+		for (size_t i = 0; i < ex.nspam; i++) {
+			assert_true(ex.spam[i].share > 0);
+			assert_true(i == 0 || ex.spam[i].share <= ex.spam[i - 1].share);
+			sum += ex.spam[i].share;
+		}
+		for (size_t i = 0; i < ex.nham; i++) {
+			assert_true(ex.ham[i].share < 0);
+			assert_true(i == 0 || ex.ham[i].share >= ex.ham[i - 1].share);
+			sum += ex.ham[i].share;
+		}
+		assert_true(fabs(sum - ex.margin) < 1e-9);
+		assert_true(ex.nspam > 0 && ex.nham > 0);
+		assert_true(ex.nfeatures >= ex.nspam + ex.nham);
+		top = spam ? &ex.spam[0] : &ex.ham[0];
+		for (size_t i = 0; i < UTIL_ARRAY_LEN(spam_words); i++) {
+			char want[64];
+
+			snprintf(want, sizeof(want), "b:%s", own[i]);
+			known |= strcmp(top->feature, want) == 0;
+			snprintf(want, sizeof(want), "s:%s", own[i]);
+			known |= strcmp(top->feature, want) == 0;
+			if (strncmp(top->feature, "b2:", 3) == 0 && strstr(top->feature, own[i]))
+				known = 1;
+			/* a raw 4-byte string of the word ("g: lun", "g:ncas") */
+			if (strncmp(top->feature, "g:", 2) == 0) {
+				char g[8];
+				size_t a = 2, b = strlen(top->feature);
+
+				while (a < b && top->feature[a] == ' ')
+					a++;
+				while (b > a && top->feature[b - 1] == ' ')
+					b--;
+				if (b - a >= 3 && b - a < sizeof(g)) {
+					memcpy(g, top->feature + a, b - a);
+					g[b - a] = '\0';
+					known |= strstr(own[i], g) != NULL;
+				}
+			}
+		}
+		if (!known)
+			fail_msg("%s: strongest feature %s (%+.4f) is none of its words",
+			    spam ? "spam" : "ham", top->feature, top->share);
+		synth_free(&s);
+	}
+	learner_free(l);
 }
 
 /* Learn, save, reopen: the same model; records are kept per message. */
@@ -1074,6 +1182,7 @@ main(void)
 		cmocka_unit_test(test_calibrate),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forget_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_explain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detector, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_autolearn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),
