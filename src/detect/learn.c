@@ -155,10 +155,7 @@ explain_feature(void *arg, const char *name, size_t len, const uint32_t *b, size
 	if (sum == 0)
 		return;
 	c.share = (double)sum * w->scale;
-	if (len >= sizeof(c.feature))
-		len = sizeof(c.feature) - 1;
-	memcpy(c.feature, name, len);
-	c.feature[len] = '\0';
+	util_printable(c.feature, sizeof(c.feature), name, len);
 	w->ex->rest += c.share;
 	if (c.share > 0)
 		top_insert(w->ex->spam, &w->ex->nspam, &c);

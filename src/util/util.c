@@ -321,6 +321,53 @@ util_utf8_len(const unsigned char *p)
 	return 0;
 }
 
+/* util_utf8_len of a sequence that must end within avail bytes. */
+static size_t
+utf8_len_within(const unsigned char *p, size_t avail)
+{
+	unsigned char b[4] = { 0, 0, 0, 0 };
+
+	memcpy(b, p, avail < 4 ? avail : 4);
+	return util_utf8_len(b);
+}
+
+void
+util_printable(char *out, size_t size, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	if (size == 0)
+		return;
+	for (size_t i = 0; i < len;) {
+		size_t n = p[i] != '\0' ? utf8_len_within(p + i, len - i) : 0;
+		char esc[5];
+		const char *put = (const char *)p + i;
+		size_t plen = n;
+
+		if (n == 1 && (p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\'))
+			n = 0;
+		if (n == 0) {
+			if (p[i] == '\\')
+				snprintf(esc, sizeof(esc), "\\\\");
+			else if (p[i] == '\n' || p[i] == '\r' || p[i] == '\t')
+				snprintf(esc, sizeof(esc), "\\%c", p[i] == '\n' ? 'n' :
+				    p[i] == '\r' ? 'r' : 't');
+			else
+				snprintf(esc, sizeof(esc), "\\x%02x", p[i]);
+			put = esc;
+			plen = strlen(esc);
+			n = 1;
+		}
+		if (o + plen >= size)
+			break;
+		memcpy(out + o, put, plen);
+		o += plen;
+		i += n;
+	}
+	out[o] = '\0';
+}
+
 void
 util_local_time(int64_t ms, const char *fmt, char *buf, size_t len)
 {

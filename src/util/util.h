@@ -43,6 +43,10 @@ void util_local_time(int64_t ms, const char *fmt, char *buf, size_t len);
  * surrogates, nothing past U+10FFFF), or 0.  Reads past p[0] only while the
  * bytes are continuation bytes, so a NUL-terminated string is safe. */
 size_t util_utf8_len(const unsigned char *p);
+/* len bytes of untrusted s as one line of text into out (NUL-terminated):
+ * valid UTF-8 as it is; a backslash as \\; NUL, control bytes and bytes
+ * invalid in UTF-8 as \n, \r, \t or \xHH.  Cut at a whole character when out is full. */
+void util_printable(char *out, size_t size, const char *s, size_t len);
 /* Lower-case an ASCII string in place; returns s. */
 char *util_lowercase(char *s);
 /* Trim ASCII whitespace at both ends, in place; returns the trimmed start. */

@@ -1,6 +1,6 @@
 /*
  * test_util.c - leaf helpers: networks (trusted_networks relies on them),
- * the growing buffer, log quoting.
+ * the growing buffer, log quoting, untrusted bytes as a line of text.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,6 +109,38 @@ test_log_quote(void **state)
 	assert_true(strlen(out) < 8);
 }
 
+/* util_printable: untrusted bytes (a raw n-gram of a message) as one line. */
+static void
+test_printable(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len, size;
+		const char *want;
+	} cases[] = {
+		{ "g:plain", 7, 64, "g:plain" },
+		{ "g:0\nMe", 6, 64, "g:0\\nMe" },
+		{ "a\r\tb\x01\x7f", 6, 64, "a\\r\\tb\\x01\\x7f" },
+		{ "a\0b", 3, 64, "a\\x00b" },			/* NUL inside */
+		{ "c:\\d", 4, 64, "c:\\\\d" },		/* backslash doubled */
+		{ "b:\xe6\x9d\xb1\xe4\xba\xac", 8, 64, "b:\xe6\x9d\xb1\xe4\xba\xac" },	/* 東京 */
+		{ "g:\x82\xa0\x93", 5, 64, "g:\\x82\\xa0\\x93" },	/* Shift_JIS bytes */
+		{ "g:\xe6\x9d", 4, 64, "g:\\xe6\\x9d" },	/* a character cut by the length */
+		{ "ab\xe6\x9d\xb1", 5, 5, "ab" },		/* out full: a whole character or none */
+		{ "abc\n", 4, 5, "abc" },			/* nor half an escape */
+		{ "", 0, 4, "" },
+	};
+	char out[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 'Z', sizeof(out));
+		util_printable(out, cases[i].size, cases[i].in, cases[i].len);
+		if (strcmp(out, cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, out, cases[i].want);
+	}
+}
+
 int
 main(void)
 {
@@ -116,6 +148,7 @@ main(void)
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_log_quote),
+		cmocka_unit_test(test_printable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
