@@ -5,7 +5,7 @@
 # (held, approval and quarantined mail, download links): console-user add,
 # directory import, password check, audit sieve, hold release and link,
 # approval approve, attachment show, quarantine digest, account lock,
-# incident open and step --preview and --send, scan, learn.  The other
+# incident open and step --preview and --send, scan, learn (--explain too).  The other
 # subcommands run without valgrind (under a minute in all).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vg_lib.sh"
@@ -71,6 +71,7 @@ printf 'From: <c@sekisho.test>\r\nSubject: minutes\r\nMessage-ID: <h1@test>\r\n\
     >"$T/h1.eml"
 vg_cli learn --spam "$T/spam.mbox" --ham "$T/h1.eml" || fail "learn --spam mbox --ham"
 vg_cli learn --forget "$T/spam.mbox" || fail "learn --forget mbox"
+vg_cli learn --explain "$T/s1.eml" "$T/h1.eml" >/dev/null || fail "learn --explain"
 cli config check || fail "config check"
 ok "scan, learn, config check"
 
