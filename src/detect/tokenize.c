@@ -13,7 +13,8 @@
  *   mr:  a machine report (DMARC aggregate, TLS-RPT; detect_report.h)
  *   rn: rb: ri: r24:  Received "from" name, "by" name, IP and its /24
  *   hn:  names of the top-level header fields
- *   h:NAME:  words of the other header fields (To, Cc, List-Id, X-*, ...)
+ *   h:NAME:  words of the other header fields (To, Cc, List-Id, X-*, ...);
+ *        none of X-Sekisho-*, sekisho's own verdict on a delivered copy
  *   xm:  X-Mailer / User-Agent, whole and word by word
  *   ct: cs: ce:  content types, charsets, transfer encodings of the parts
  *   an: ax: at:  attachment name words, extension, type
@@ -609,6 +610,11 @@ header_features(struct sink *s, const struct message *m)
 		if (h->name == NULL)
 			continue;
 		lower_into(buf, sizeof(buf), h->name);
+		/* sekisho's own verdict (X-Sekisho-Result on a delivered copy
+		 * that a user reports) is never a feature: the classifier must
+		 * not learn its own output */
+		if (strncmp(buf, "x-sekisho", 9) == 0)
+			continue;
 		featuref(s, "hn", buf);
 		if (!skip_header(buf)) {
 			char pfx[64];

@@ -36,6 +36,9 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	struct cidr *metrics_nets;
 	size_t nmetrics_nets;
+	struct cidr *learn_nets;	/* learn_allow */
+	size_t nlearn_nets;
+	char learn_key[256];		/* learn_key_file's key; "" when reports are off */
 	char *cert, *key;		/* PEM contents for TLS */
 	struct account_guard *_Atomic guard;	/* console logins feed it; may be NULL */
 	struct http_ratelimit *link_rl;	/* failed link attempts per address */
@@ -140,5 +143,11 @@ int http_incident_close(struct http_req *r, json_t **out);
  * HTML page into *html (malloc'ed); returns the HTTP status.
  */
 int http_link(struct http_req *r, char **html);
+
+/*
+ * http_learn.c: a user's report from the mail server (POST /learn/spam,
+ * /learn/ham; the shared key, no session).  Returns the HTTP status.
+ */
+int http_learn(struct http_req *r, json_t **out);
 
 #endif

@@ -1,12 +1,14 @@
 /*
  * http_server.c - libmicrohttpd glue: listening, request bodies, the
- * order of checks before a handler runs, static console files, /metrics.
+ * order of checks before a handler runs, static console files, /metrics,
+ * users' reports (/learn, http_learn.c).
  *
  * Threads: MHD's internal polling with a pool of console_threads threads.
  * Each thread has its own struct store (pthread key, opened on first use,
  * closed when MHD ends the thread).
  *
- * Limits: a request body over HTTP_MAX_BODY is refused (413); headers are
+ * Limits: a request body over HTTP_MAX_BODY is refused (413) -- a report
+ * to /learn (http_learn.c) over message_size_limit; headers are
  * bounded by MHD's per-connection memory; idle connections close after
  * HTTP_CONN_TIMEOUT seconds.  Static files are served only from under
  * console_dir (http_static_path refuses anything that could climb out, and
@@ -41,6 +43,7 @@
 #include <arpa/inet.h>
 
 #define HTTP_MAX_BODY		(1u << 20)
+#define LEARN_KEY_MIN		16	/* bytes of learn_key_file's key */
 #define HTTP_CONN_TIMEOUT	60
 #define HTTP_MAX_CONNECTIONS	256
 #define HOUSEKEEPING_MS		(10 * 60 * 1000)
@@ -429,6 +432,19 @@ handle(struct http_server *srv, struct MHD_Connection *conn, const char *url,
 	}
 	if (strncmp(url, "/link/", 6) == 0)
 		return serve_link(&r, up);
+	if (strncmp(url, "/learn/", 7) == 0) {
+		/* a user's report from the mail server: the key, no session */
+		if (up->too_big)
+			status = http_err(&out, 413, "message larger than message_size_limit");
+		else if ((r.st = thread_store(srv)) == NULL)
+			status = http_err(&out, 500, "store unavailable");
+		else {
+			r.body = up->b.p;
+			r.body_len = up->b.len;
+			status = http_learn(&r, &out);
+		}
+		return send_json(&r, status, out);
+	}
 	if (strncmp(url, "/dl/", 4) == 0) {
 		/* public download pages of protected attachments: no session */
 		struct store *st = thread_store(srv);
@@ -477,7 +493,11 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (up->b.len + *upload_data_size > HTTP_MAX_BODY)
+		/* a reported message may be as large as any accepted one */
+		size_t max = strncmp(url, "/learn/", 7) == 0 ?
+		    (size_t)((struct http_server *)cls)->cfg->message_size_limit : HTTP_MAX_BODY;
+
+		if (up->b.len + *upload_data_size > max)
 			up->too_big = 1;
 		else
 			buf_add(&up->b, upload_data, *upload_data_size);
@@ -511,6 +531,50 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* ---- start and stop ---- */
+
+/* The networks of a list option (config_check refused any that does not parse). */
+static struct cidr *
+parse_nets(char **list, size_t *n)
+{
+	size_t k = 0;
+	struct cidr *nets;
+
+	for (char **p = list; p && *p; p++)
+		k++;
+	nets = xcalloc(k + 1, sizeof(*nets));
+	*n = 0;
+	for (char **p = list; p && *p; p++)
+		if (cidr_parse(*p, &nets[*n]) == 0)
+			(*n)++;
+	return nets;
+}
+
+/* The first line of learn_key_file: at least LEARN_KEY_MIN bytes, no blank. */
+static int
+load_learn_key(struct http_server *srv, const char *path, char *err, size_t errlen)
+{
+	char *text = util_read_file(path, 4096, NULL);
+	size_t n;
+
+	if (text == NULL) {
+		snprintf(err, errlen, "learn_key_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = strcspn(text, "\r\n");
+	text[n] = '\0';
+	if (n < LEARN_KEY_MIN || n >= sizeof(srv->learn_key) || strpbrk(text, " \t") != NULL) {
+		snprintf(err, errlen, "learn_key_file %s: the key must be %d to %zu bytes"
+		    " without blanks on the first line", path, LEARN_KEY_MIN,
+		    sizeof(srv->learn_key) - 1);
+		sodium_memzero(text, strlen(text));
+		free(text);
+		return -1;
+	}
+	memcpy(srv->learn_key, text, n + 1);
+	sodium_memzero(text, n);
+	free(text);
+	return 0;
+}
 
 static int
 parse_listen(const char *text, struct sockaddr_storage *ss, char *err, size_t errlen)
@@ -556,7 +620,6 @@ http_server_start(const struct config *cfg, struct queue *q, char *err, size_t e
 	struct sockaddr_storage ss;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
 	char *dir;
-	size_t n = 0;
 
 	pthread_once(&store_key_once, store_key_init);
 	srv->cfg = cfg;
@@ -569,12 +632,11 @@ http_server_start(const struct config *cfg, struct queue *q, char *err, size_t e
 		snprintf(err, errlen, "console: cannot open the spool: %s", strerror(errno));
 		goto fail;
 	}
-	for (char **p = cfg->metrics_allow; p && *p; p++)
-		n++;
-	srv->metrics_nets = xcalloc(n + 1, sizeof(*srv->metrics_nets));
-	for (char **p = cfg->metrics_allow; p && *p; p++)
-		if (cidr_parse(*p, &srv->metrics_nets[srv->nmetrics_nets]) == 0)
-			srv->nmetrics_nets++;
+	srv->metrics_nets = parse_nets(cfg->metrics_allow, &srv->nmetrics_nets);
+	srv->learn_nets = parse_nets(cfg->learn_allow, &srv->nlearn_nets);
+	if (*cfg->learn_key_file != '\0' && load_learn_key(srv, cfg->learn_key_file,
+	    err, errlen) < 0)
+		goto fail;
 	srv->link_rl = xcalloc(1, sizeof(*srv->link_rl));
 	http_rl_init(srv->link_rl, LINK_MAX_FAILURES, LINK_WINDOW_MS);
 	if (console_key_load(cfg, srv->secret_key, err, errlen) < 0)
@@ -630,6 +692,8 @@ http_server_stop(struct http_server *srv)
 		free(srv->link_rl);
 	}
 	free(srv->metrics_nets);
+	free(srv->learn_nets);
+	sodium_memzero(srv->learn_key, sizeof(srv->learn_key));
 	free(srv->db_path);
 	if (srv->key != NULL)
 		free(srv->key);

@@ -405,6 +405,10 @@ static const struct config_option options[] = {
 	    "window in which failed console logins are counted"),
 	OPT(metrics_allow, CONFIG_LIST, "127.0.0.0/8 ::1/128",
 	    "networks that may read /metrics (Prometheus) on console_listen"),
+	OPT(learn_key_file, CONFIG_STR, "",
+	    "a file whose first line is the key a mail server sends (X-Sekisho-Learn-Key) with a user's report, POST /learn/spam or /learn/ham on console_listen (Dovecot IMAPSieve: docs/learning.md; empty: no reports taken)"),
+	OPT(learn_allow, CONFIG_LIST, "127.0.0.0/8 ::1/128",
+	    "networks that may POST users' reports to /learn on console_listen"),
 	OPT(message_log_retention, CONFIG_TIME, "30d",
 	    "how long the message log (console, /stats, /metrics) keeps each message's verdict"),
 };
@@ -846,6 +850,14 @@ config_validate(const struct config *cfg, char *err, size_t errlen)
 
 		if (cidr_parse(*p, &net) < 0) {
 			snprintf(err, errlen, "metrics_allow: '%s' is not a network", *p);
+			return -1;
+		}
+	}
+	for (char **p = cfg->learn_allow; p && *p; p++) {
+		struct cidr net;
+
+		if (cidr_parse(*p, &net) < 0) {
+			snprintf(err, errlen, "learn_allow: '%s' is not a network", *p);
 			return -1;
 		}
 	}

@@ -222,6 +222,8 @@ struct config {
 	int64_t console_login_max_failures_ip;	/* per client address in the window */
 	int64_t console_login_window;	/* seconds */
 	char **metrics_allow;		/* networks that may read /metrics */
+	char *learn_key_file;		/* the key of users' spam reports ("": none taken) */
+	char **learn_allow;		/* networks that may POST /learn */
 	int64_t message_log_retention;	/* seconds the message log keeps a row */
 
 	/* symbol scores: "score.NAME = value" lines */

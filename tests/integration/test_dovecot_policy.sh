@@ -14,44 +14,26 @@
 # the user gets in again; the other user was never affected; password
 # spraying from a rotating /24 refuses that /24 only.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/dovecot_lib.sh"
 
-DOVECOT=/usr/sbin/dovecot
-[ -x "$DOVECOT" ] || skip "Dovecot is not installed (Debian package dovecot-imapd)"
-[ -x /usr/lib/dovecot/imap ] || skip "no Dovecot IMAP server (dovecot-imapd)"
+dovecot_require
 command -v curl >/dev/null || skip "curl is not installed"
 command -v bc >/dev/null || skip "bc is not installed"
-[ "$(id -u)" = 0 ] || skip "a private Dovecot needs root to start"
-getent passwd dovenull >/dev/null || skip "no dovenull user (dovecot-core creates it)"
-getent passwd dovecot >/dev/null || skip "no dovecot user (dovecot-core creates it)"
 curl --version | grep -qi imap || skip "curl has no IMAP support"
 
-DV=$T/dovecot
 IMAP_PORT=$(free_port)
 POL_PORT=$(free_port)
-chmod 711 "$T"
-mkdir -p "$DV/run" "$DV/state" "$DV/home"
-chown nobody:nogroup "$DV/home"
+dovecot_dirs
 
 SHA=$(doveadm pw -s SHA512-CRYPT -p 'bob-Secret-2026')
 printf 'alice:{PLAIN}alice-Secret-2026::::::\nbob:%s::::::\n' "$SHA" >"$DV/users"
 chmod 644 "$DV/users"
 
-cat >"$DV/dovecot.conf" <<CONF
-base_dir = $DV/run
-state_dir = $DV/state
-instance_name = sekisho-test-$IMAP_PORT
-log_path = $T/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+{ dovecot_conf_base "$IMAP_PORT" sekisho-test; cat <<CONF; } >"$DV/dovecot.conf"
 auth_mechanisms = plain login
-default_login_user = dovenull
-default_internal_user = dovecot
 auth_verbose = yes
 auth_failure_delay = 0
 login_trusted_networks = 127.0.0.0/8
-mail_location = maildir:~/Maildir
 passdb {
   driver = passwd-file
   args = $DV/users
@@ -59,19 +41,6 @@ passdb {
 userdb {
   driver = static
   args = uid=nobody gid=nogroup home=$DV/home/%u
-}
-service imap-login {
-  chroot =
-  inet_listener imap {
-    address = 127.0.0.1
-    port = $IMAP_PORT
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service anvil {
-  chroot =
 }
 auth_policy_server_url = http://127.0.0.1:$POL_PORT/
 auth_policy_server_api_header = X-API-Key: it-secret

@@ -8,56 +8,19 @@
 # script that does not parse is a risky finding, a wrong doveadm is an
 # error (exit 1).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/dovecot_lib.sh"
 
-DOVECOT=/usr/sbin/dovecot
-[ -x "$DOVECOT" ] || skip "Dovecot is not installed (dovecot-core)"
+dovecot_require
 command -v doveadm >/dev/null || skip "no doveadm"
 [ -f /usr/lib/dovecot/modules/doveadm/lib10_doveadm_sieve_plugin.so ] ||
 	skip "no Pigeonhole doveadm plugin (dovecot-sieve)"
-[ "$(id -u)" = 0 ] || skip "a private Dovecot needs root to start"
-getent passwd dovenull >/dev/null || skip "no dovenull user (dovecot-core creates it)"
-getent passwd dovecot >/dev/null || skip "no dovecot user (dovecot-core creates it)"
 
-DV=$T/dovecot
 PORT=$(free_port)
-chmod 711 "$T"
-mkdir -p "$DV/run" "$DV/state" "$DV/home"
-chown nobody:nogroup "$DV/home"
+dovecot_dirs
 printf 'alice:{PLAIN}alice-pw:65534:65534::%s/home/alice::\nbob:{PLAIN}bob-pw:65534:65534::%s/home/bob::\n' \
 	"$DV" "$DV" >"$DV/users"
 chmod 644 "$DV/users"
-cat >"$DV/dovecot.conf" <<CONF
-base_dir = $DV/run
-state_dir = $DV/state
-instance_name = sekisho-sieve-$PORT
-log_path = $T/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-default_login_user = dovenull
-default_internal_user = dovecot
-mail_location = maildir:~/Maildir
-passdb {
-  driver = passwd-file
-  args = $DV/users
-}
-userdb {
-  driver = passwd-file
-  args = $DV/users
-}
-service imap-login {
-  chroot =
-  inet_listener imap {
-    address = 127.0.0.1
-    port = $PORT
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service anvil {
-  chroot =
-}
+{ dovecot_conf_base "$PORT" sekisho-sieve; dovecot_conf_users; cat <<CONF; } >"$DV/dovecot.conf"
 plugin {
   sieve = file:~/sieve;active=~/.dovecot.sieve
 }

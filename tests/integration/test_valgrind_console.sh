@@ -26,9 +26,10 @@ COMMON="-o network_checks=no -o bayes_enable=no -o local_domains=sekisho.test
 	-o console_listen=127.0.0.1:$HP -o console_url=$BASE
 	-o symbol_actions=HDR_MISSING_DATE=quarantine -o hold_time=1h
 	-o approval_rules=OUT_EXTERNAL_ATTACHMENT:10 -o approval_threshold=10
-	-o attachment_protection=link"
+	-o attachment_protection=link -o learn_key_file=$T/learn.key"
 
 mkdir -p "$T/state"
+printf '0123456789abcdef0123456789abcdef\n' >"$T/learn.key"
 printf 'correct horse battery\n' |
 	sekisho console-user add admin --role admin --email admin@sekisho.test --lang ja >"$T/admin.out" ||
 	fail "console-user add"
@@ -204,6 +205,9 @@ check "PUT /me" [ "$st" = 200 ]
 check "a static file" sh -c "curl -s --max-time 30 -o /dev/null -w '%{http_code}' '$BASE/quarantine/x' | grep -q '^[24]'"
 curl -s --max-time 30 -o /dev/null --path-as-is "$BASE/../../etc/passwd"
 check "/metrics" sh -c "curl -s --max-time 30 '$BASE/metrics' | grep -q '^sekisho_received_total'"
+printf 'From: a@example.org\nSubject: [SPAM] cheap pills\nX-Sekisho-Result: action=tag\n\nbuy now\n' >"$T/report.eml"
+check "a user's report (POST /learn/spam)" sh -c "curl -s --max-time 60 -H 'X-Sekisho-Learn-Key: 0123456789abcdef0123456789abcdef' --data-binary @'$T/report.eml' '$BASE/learn/spam?user=taro' | grep -q '\"outcome\":\"learned\"'"
+curl -s --max-time 30 -o /dev/null --data-binary @"$T/report.eml" "$BASE/learn/spam"
 
 # ---- a hold notice's link ----
 # shellcheck disable=SC2046 # the notices that name H2

@@ -198,8 +198,11 @@ test_features(void **state)
 	f.m.received = &f.rcv;
 	f.m.nreceived = 1;
 	f.hdrs[0] = (struct msg_header){ "X-Mailer", "Mass Mailer 2.0", "Mass Mailer 2.0" };
+	/* sekisho's own verdict on a delivered copy is never read */
+	f.hdrs[1] = (struct msg_header){ "X-Sekisho-Result", "action=tag; score=6.2",
+	    "action=tag; score=6.2" };
 	f.m.headers = f.hdrs;
-	f.m.nheaders = 1;
+	f.m.nheaders = 2;
 
 	tk = tokenizer_new(test_key, 18, err, sizeof(err));
 	assert_non_null(tk);
@@ -224,6 +227,9 @@ test_features(void **state)
 				char *all = joined(&v);
 				fail_msg("feature %s missing from %s", want[i], all);
 			}
+		for (size_t i = 0; i < v.n; i++)
+			if (strstr(v.s[i], "x-sekisho") != NULL || strstr(v.s[i], "score=") != NULL)
+				fail_msg("feature %s of sekisho's own header", v.s[i]);
 	}
 	/* Buckets: sorted, unique, and those of the spelled-out strings. */
 	tokenize_message(tk, &f.m, &feats);
