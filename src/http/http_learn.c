@@ -13,9 +13,9 @@
  * forgotten like any other.
  *
  * What a delivered copy carries of sekisho's own verdict is not learned
- * (clean_report): X-Sekisho-Result and sekisho's Authentication-Results are
- * taken out, and a Subject that starts with tag_subject_prefix loses it,
- * before the message is parsed, digested and learned; its lines end in
+ * (http_learn_clean): X-Sekisho-Result and sekisho's Authentication-Results are
+ * taken out, and a Subject that starts with tag_subject_prefix loses it
+ * (decoded: a Japanese tag is an encoded word), before the message is parsed, digested and learned; its lines end in
  * CRLF, as mail scanned from SMTP does.  (A banner put into the body on
  * delivery stays: it cannot be told from the text around it.)  The
  * tokenizer never reads X-Sekisho-* fields either.
@@ -54,50 +54,13 @@ report_user(struct http_req *r, char *buf, size_t len)
 }
 
 /*
- * In the top-level header of msg (CRLF, as message_rewrite gives it), the
- * Subject without a leading tag_subject_prefix and the blanks after it.
- */
-static void
-untag_subject(const struct config *cfg, char *msg, size_t *len)
-{
-	size_t plen = strlen(cfg->tag_subject_prefix), i = 0;
-	char *p;
-
-	if (plen == 0)
-		return;
-	while (i < *len) {
-		char *eol = memmem(msg + i, *len - i, "\r\n", 2);
-		size_t end = eol != NULL ? (size_t)(eol - msg) : *len;
-
-		if (end == i)
-			return;			/* the end of the header */
-		if (end - i > 8 && util_strncasecmp(msg + i, "Subject:", 8) == 0) {
-			p = msg + i + 8;
-			while (p < msg + end && (*p == ' ' || *p == '\t'))
-				p++;
-			if ((size_t)(msg + end - p) >= plen &&
-			    memcmp(p, cfg->tag_subject_prefix, plen) == 0) {
-				char *q = p + plen;
-
-				while (q < msg + end && (*q == ' ' || *q == '\t'))
-					q++;
-				memmove(p, q, (size_t)(msg + *len - q));
-				*len -= (size_t)(q - p);
-			}
-			return;
-		}
-		i = end + 2;
-	}
-}
-
-/*
  * The message as sekisho scanned it, as far as can be told: without the
  * verdict it added on delivery (X-Sekisho-Result, its Authentication-Results)
  * and without the subject tag, CRLF line endings.  NULL when it does not
  * parse as mail (no header field).
  */
-static char *
-clean_report(const struct config *cfg, const char *raw, size_t len, size_t *outlen)
+char *
+http_learn_clean(const struct config *cfg, const char *raw, size_t len, size_t *outlen)
 {
 	struct message *m = message_parse(raw, len, NULL);
 	char *ar, *out;
@@ -112,14 +75,14 @@ clean_report(const struct config *cfg, const char *raw, size_t len, size_t *outl
 		const char *const remove[] = {
 			"X-Sekisho-Result", "X-Sekisho-Score", "X-Sekisho-Symbols", ar, NULL,
 		};
-		struct message_rewrite rw = { .remove = remove };
+		struct message_rewrite rw = {
+			.remove = remove, .subject_unprefix = cfg->tag_subject_prefix,
+		};
 
 		out = message_rewrite(m, &rw, outlen);
 	}
 	free(ar);
 	message_free(m);
-	if (out != NULL)
-		untag_subject(cfg, out, outlen);
 	return out;
 }
 
@@ -158,7 +121,7 @@ http_learn(struct http_req *r, json_t **out)
 		return http_err(out, 400, "no message in the body");
 	report_user(r, user, sizeof(user));
 
-	if ((clean = clean_report(cfg, r->body, r->body_len, &clen)) == NULL ||
+	if ((clean = http_learn_clean(cfg, r->body, r->body_len, &clen)) == NULL ||
 	    (msg = message_parse(clean, clen, NULL)) == NULL) {
 		free(clean);
 		return http_err(out, 400, "the body is not a mail message");

@@ -176,6 +176,10 @@ char *message_registrable_domain(const char *host);
  *    authserv-id of an Authentication-Results field)
  *  - prepend: complete header lines ("Name: value", no CRLF) to put on top, in order
  *  - subject_prefix: put before the subject unless already there (NULL: no change)
+ *  - subject_unprefix: taken off the front of the decoded subject, with the
+ *    blanks after it, when it is there (a delivered copy's tag, before a
+ *    user's report is learned); the rest is written again, encoded when it
+ *    is not ASCII.  Not together with subject_prefix (it wins).
  *  - text_banner / html_banner: put at the top of every text/plain and
  *    text/html body (UTF-8; each part keeps its charset where the banner can
  *    be expressed in it, otherwise the part is re-encoded as UTF-8).
@@ -191,6 +195,7 @@ struct message_rewrite {
 	const char *text_banner;
 	const char *html_banner;
 	const char *const *drop_addrs;
+	const char *subject_unprefix;
 };
 char *message_rewrite(const struct message *msg, const struct message_rewrite *rw, size_t *len);
 

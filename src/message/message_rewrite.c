@@ -157,6 +157,31 @@ subject_has_prefix(const char *decoded, const char *prefix)
 	return strncmp(decoded, prefix, strlen(prefix)) == 0;
 }
 
+/* Write a Subject field of what follows prefix (and blanks) in decoded. */
+static void
+put_subject_rest(struct mbuf *out, const char *name, size_t name_len, const char *decoded,
+    const char *prefix)
+{
+	const char *rest;
+	int ascii = 1;
+	char *enc;
+
+	while (*decoded == ' ' || *decoded == '\t')
+		decoded++;
+	rest = decoded + strlen(prefix);
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	for (const char *p = rest; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80 || *p == '\r' || *p == '\n')
+			ascii = 0;
+	mbuf_add(out, name, name_len);
+	mbuf_adds(out, ": ");
+	enc = ascii && strstr(rest, "=?") == NULL ? xstrdup(rest) : mhdr_encode_text(rest);
+	mbuf_adds(out, enc);
+	free(enc);
+	mbuf_adds(out, "\r\n");
+}
+
 /* Write a Subject field with the prefix put in front of its raw value. */
 static void
 add_subject(struct mbuf *out, const char *w, const struct mfield *f, const char *prefix)
@@ -630,14 +655,14 @@ char *
 message_rewrite_strip(const struct message *msg, const struct message_rewrite *rw,
     struct message_strip *st, size_t *len)
 {
-	static const struct message_rewrite none = { NULL, NULL, NULL, NULL, NULL, NULL };
+	static const struct message_rewrite none = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 	const struct msg_priv *pv;
 	const char *w;
 	struct mbuf out = { NULL, 0, 0 };
 	struct mhdr_scan sc;
 	struct mfield f;
 	enum mhdr_kind k;
-	char *body = NULL, *root_hdrs = NULL, *prefix = NULL, *ret;
+	char *body = NULL, *root_hdrs = NULL, *prefix = NULL, *unprefix = NULL, *ret;
 	size_t blen = 0, wlen;
 	int subject_done = 0;
 
@@ -651,7 +676,13 @@ message_rewrite_strip(const struct message *msg, const struct message_rewrite *r
 	w = pv->work;
 	wlen = msg->rawlen;
 	mbuf_grow(&out, wlen + 1024);
-	if (rw->subject_prefix != NULL) {
+	if (rw->subject_unprefix != NULL) {
+		unprefix = prefix_trim(rw->subject_unprefix);
+		if (unprefix[0] == '\0') {
+			free(unprefix);
+			unprefix = NULL;
+		}
+	} else if (rw->subject_prefix != NULL) {
 		prefix = prefix_trim(rw->subject_prefix);
 		if (prefix[0] == '\0') {
 			free(prefix);
@@ -713,6 +744,23 @@ message_rewrite_strip(const struct message *msg, const struct message_rewrite *r
 		    drop_field_addrs(&out, name, f.name_len, w + f.value, f.end - f.value,
 		    rw->drop_addrs))
 			continue;
+		if (unprefix != NULL && !subject_done && f.name_len == 7 &&
+		    g_ascii_strncasecmp(name, "Subject", 7) == 0) {
+			char *raw = mhdr_unfold(w + f.value, f.end - f.value);
+			unsigned fl = 0;
+			char *dec = mhdr_decode(raw, strlen(raw), &fl);
+
+			subject_done = 1;
+			if (subject_has_prefix(dec, unprefix))
+				put_subject_rest(&out, name, f.name_len, dec, unprefix);
+			else
+				mbuf_add(&out, w + f.start, f.end - f.start);
+			free(dec);
+			free(raw);
+			if (out.len == 0 || out.p[out.len - 1] != '\n')
+				mbuf_adds(&out, "\r\n");
+			continue;
+		}
 		if (prefix != NULL && !subject_done && f.name_len == 7 &&
 		    g_ascii_strncasecmp(name, "Subject", 7) == 0) {
 			char *raw = mhdr_unfold(w + f.value, f.end - f.value);
@@ -753,5 +801,6 @@ message_rewrite_strip(const struct message *msg, const struct message_rewrite *r
 	free(body);
 	free(root_hdrs);
 	free(prefix);
+	free(unprefix);
 	return ret;
 }

@@ -6,7 +6,8 @@
  * and checked: every string is a C string, header values and texts are
  * valid UTF-8, indexes stay in range, the limits hold.  Every part's bytes
  * are decoded (bounded).  The message is rewritten with all changes and
- * with none: the rewrite has CRLF line endings only, parses again with the
+ * with none, and with a subject tag taken off: the rewrite has CRLF line
+ * endings only, parses again with the
  * prepended field present once, and, with no changes asked for, gives back
  * the input itself when the input was already CRLF.  Any broken check
  * aborts so the fuzzer reports it; everything is freed so LeakSanitizer
@@ -109,8 +110,9 @@ rewrite_checks(const struct message *m, const char *in, size_t size)
 	static const char *const pre[] = { "X-Sekisho-Result: fuzz", "X-Sekisho-Note: 試験", NULL };
 	static const char *const drop[] = { "fuzz@example.org", NULL };
 	static const struct message_rewrite all = { rm, pre, "【注意】", "[banner] 注意",
-		"<div>banner 注意</div>", drop };
-	static const struct message_rewrite some = { NULL, pre, "[SPAM]", NULL, NULL, NULL };
+		"<div>banner 注意</div>", drop, NULL };
+	static const struct message_rewrite some = { NULL, pre, "[SPAM]", NULL, NULL, NULL, NULL };
+	static const struct message_rewrite untag = { NULL, NULL, NULL, NULL, NULL, NULL, "【注意】" };
 	size_t len;
 	char *out;
 	struct message *r;
@@ -129,6 +131,16 @@ rewrite_checks(const struct message *m, const char *in, size_t size)
 	r = message_parse(out, len, NULL);
 	if (!(m->limits & (MSG_LIMIT_HEADERS | MSG_LIMIT_HEADER_BYTES)))
 		CHECK(r->subject != NULL && strncmp(r->subject, "[SPAM]", 6) == 0);
+	message_free(r);
+	free(out);
+
+	/* a tag taken off: one "【注意】" fewer at the front of the subject */
+	out = message_rewrite(m, &untag, &len);
+	CHECK(out != NULL);
+	check_crlf(out, len);
+	r = message_parse(out, len, NULL);
+	if (r->subject != NULL && strncmp(r->subject, "【注意】", strlen("【注意】")) == 0)
+		CHECK(m->subject != NULL && strstr(m->subject + strlen("【注意】"), "【注意】") != NULL);
 	message_free(r);
 	free(out);
 

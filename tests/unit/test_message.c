@@ -1003,7 +1003,7 @@ test_rewrite_headers(void **state)
 	static const char *const rm[] = { "X-Sekisho-Result", "Return-Path", NULL };
 	static const char *const pre[] = { "X-Sekisho-Result: spam (score=12.5)",
 		"X-Sekisho-Reason: 送信元の偽装", NULL };
-	struct message_rewrite rw = { rm, pre, NULL, NULL, NULL, NULL };
+	struct message_rewrite rw = { rm, pre, NULL, NULL, NULL, NULL, NULL };
 	struct message *m;
 	size_t len;
 	char *out = rewrite_fixture("rewrite-headers.eml", &rw, &len, &m);
@@ -1020,7 +1020,7 @@ test_rewrite_headers(void **state)
 
 	/* nothing asked: the same bytes */
 	{
-		struct message_rewrite none = { NULL, NULL, NULL, NULL, NULL, NULL };
+		struct message_rewrite none = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 		size_t rlen;
 		char *raw = load("rewrite-headers.eml", &rlen);
 
@@ -1063,7 +1063,7 @@ test_rewrite_subject(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(sp); i++) {
-		struct message_rewrite rw = { NULL, NULL, sp[i].prefix, NULL, NULL, NULL };
+		struct message_rewrite rw = { NULL, NULL, sp[i].prefix, NULL, NULL, NULL, NULL };
 		struct message *m, *m2;
 		size_t len, len2;
 		char *out = rewrite_fixture(sp[i].file, &rw, &len, &m), *out2;
@@ -1084,6 +1084,21 @@ test_rewrite_subject(void **state)
 		assert_string_equal(m2->subject, sp[i].want);
 		message_free(m2);
 		free(out2);
+		/* and taken off again (a user's report of the delivered copy):
+		 * the subject as it was, whatever the tag's charset */
+		{
+			struct message_rewrite un = { .subject_unprefix = sp[i].prefix };
+			struct loaded orig = parse_fixture(sp[i].file);
+
+			out2 = message_rewrite(m, &un, &len2);
+			m2 = message_parse(out2, len2, NULL);
+			if (strcmp(m2->subject, orig.m->subject) != 0)
+				fail_msg("%s - %s: subject \"%s\", was \"%s\"", sp[i].file,
+				    sp[i].prefix, m2->subject, orig.m->subject);
+			message_free(m2);
+			unload(&orig);
+			free(out2);
+		}
 		free(out);
 		message_free(m);
 	}
@@ -1091,7 +1106,7 @@ test_rewrite_subject(void **state)
 	{
 		const char *raw = "From: a@example.com\r\n\r\nx\r\n";
 		struct message *m = message_parse(raw, strlen(raw), NULL), *m2;
-		struct message_rewrite rw = { NULL, NULL, "【注意】", NULL, NULL, NULL };
+		struct message_rewrite rw = { NULL, NULL, "【注意】", NULL, NULL, NULL, NULL };
 		size_t len;
 		char *out = message_rewrite(m, &rw, &len);
 
@@ -1108,7 +1123,7 @@ test_rewrite_banners(void **state)
 {
 	static const char *const pre[] = { "X-Sekisho-Result: suspicious", NULL };
 	struct message_rewrite rw = { NULL, pre, NULL, "[External] Be careful with links.",
-		"<div class=\"sekisho\">【注意】 外部からのメールです</div>", NULL };
+		"<div class=\"sekisho\">【注意】 外部からのメールです</div>", NULL, NULL };
 	struct message *m;
 	size_t len, blen;
 	char *out = rewrite_fixture("rewrite-banners.eml", &rw, &len, &m);
@@ -1136,7 +1151,7 @@ test_rewrite_banners(void **state)
 
 	/* a Japanese banner in a US-ASCII text part: the part becomes UTF-8 */
 	{
-		struct message_rewrite jp = { NULL, NULL, NULL, "【注意】社外からのメールです。", NULL, NULL };
+		struct message_rewrite jp = { NULL, NULL, NULL, "【注意】社外からのメールです。", NULL, NULL, NULL };
 
 		out = rewrite_fixture("rewrite-headers.eml", &jp, &len, &m);
 		assert_string_equal(m->parts[0].charset, "utf-8");
@@ -1155,7 +1170,7 @@ test_rewrite_jis_banner(void **state)
 	static const char *const rm[] = { "X-Sekisho-Result", NULL };
 	static const char *const pre[] = { "X-Sekisho-Result: ok", NULL };
 	struct message_rewrite rw = { rm, pre, "【注意】", "【注意】社外からのメールです。リンクに注意してください。",
-		NULL, NULL };
+		NULL, NULL, NULL };
 	struct message *m;
 	size_t len;
 	char *out = rewrite_fixture("rewrite-jis.eml", &rw, &len, &m);

@@ -86,7 +86,7 @@ check_rewrite(const char *path, const struct message *m, struct stats *st)
 	static const char *const rm[] = { "X-Sekisho-Result", "X-Spam-Status", NULL };
 	static const char *const pre[] = { "X-Sekisho-Result: tagged (score=9.9)",
 		"X-Sekisho-Reason: コーパス試験", NULL };
-	struct message_rewrite rw = { rm, pre, "[SPAM]", TEXT_BANNER, HTML_BANNER, NULL };
+	struct message_rewrite rw = { rm, pre, "[SPAM]", TEXT_BANNER, HTML_BANNER, NULL, NULL };
 	size_t len;
 	char *out = message_rewrite(m, &rw, &len);
 	struct message *r;

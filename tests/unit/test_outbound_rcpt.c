@@ -508,7 +508,7 @@ test_drop_addrs_rewrite(void **state)
 	    "\r\n"
 	    "body to: p@partner.example.jp\r\n";
 	static const char *const drop[] = { "p@partner.example.jp", "x@other.example.com", NULL };
-	struct message_rewrite rw = { NULL, NULL, NULL, NULL, NULL, drop };
+	struct message_rewrite rw = { NULL, NULL, NULL, NULL, NULL, drop, NULL };
 	struct message *m = message_parse(raw, sizeof(raw) - 1, NULL);
 	char *out, *body;
 	size_t len = 0;
