@@ -12,6 +12,7 @@
 #  - the same message into Junk twice: learned once
 #  - without the key, from outside learn_allow, a wrong label, an empty or
 #    non-mail body, a body over message_size_limit: refused (403, 404, 400, 413)
+#  - six reports at once are six learned (the store serialises the writers)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dovecot_lib.sh"
 
@@ -164,6 +165,21 @@ head -c 70000 /dev/zero | tr '\0' 'a' | fold -w 70 >"$T/big.txt"
 check "over message_size_limit: 413" [ "$(code -H "X-Sekisho-Learn-Key: $K" \
 	--data-binary @"$T/big.eml" "$BASE/learn/spam")" = 413 ]
 check "nothing refused was learned" learned 1 1
+
+# reports at once (the console's threads): every one learned, none lost
+i=1
+cpids=
+while [ $i -le 6 ]; do
+	printf 'From: a%d@offers.example.net\r\nSubject: offer %d\r\n\r\ncheap pills %d\r\n' \
+		$i $i $i >"$T/c$i.eml"
+	curl -s -o /dev/null --max-time 60 -H "X-Sekisho-Learn-Key: $K" \
+		--data-binary @"$T/c$i.eml" "$BASE/learn/spam?user=c$i" &
+	cpids="$cpids $!"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086 # the list of pids
+wait $cpids
+check "six reports at once: six learned" learned 7 1
 
 # learn_allow: a daemon that takes reports from elsewhere only
 stop_sekishod
