@@ -98,6 +98,7 @@ http_learn(struct http_req *r, json_t **out)
 	char *clean;
 	size_t clen;
 	char user[LEARN_USER_MAX * 4 + 1], actor[sizeof(user) + 8], err[256];
+	char quoted[sizeof(user) * 4 + 3];
 	int spam;
 
 	if (strcmp(r->method, "POST") != 0)
@@ -149,8 +150,8 @@ http_learn(struct http_req *r, json_t **out)
 		return http_err(out, 500, "store error");
 	}
 	learner_free(l);
-	log_info("learn: user=%s ip=%s reported %s: %s", user, r->ip, label,
-	    learn_outcome_name(o));
+	log_info("learn: user=%s ip=%s reported %s: %s",
+	    log_kv_quote(quoted, sizeof(quoted), user), r->ip, label, learn_outcome_name(o));
 	/* in the audit log as mail:LOGIN, a mail user, not a console user */
 	snprintf(actor, sizeof(actor), "mail:%s", user);
 	r->user.name = actor;
