@@ -19,7 +19,10 @@
  *                (default 2: the second trains again on or near error)
  *
  * A PATH is a message file, a directory (read recursively, in name order)
- * or an mbox file (messages separated by "From " lines).
+ * or an mbox file (messages separated by "From " lines).  A message that
+ * sekisho delivered (a user's Junk folder) is learned, forgotten and scored
+ * as sekisho scanned it: learn_scanned_copy() takes out its verdict header
+ * and subject tag first.
  *
  * Order.  The model learns online, so the messages learned last weigh
  * most: a run that learned every spam and then every ham (or a list sorted
@@ -171,14 +174,9 @@ static void
 shuffle(struct item *items, size_t n, uint64_t seed)
 {
 	for (size_t i = n; i > 1; i--) {
-		uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-		size_t j;
+		size_t j = (size_t)(util_mix64(seed += 0x9e3779b97f4a7c15ULL) % i);
 		struct item t;
 
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		z ^= z >> 31;
-		j = (size_t)(z % i);
 		t = items[i - 1];
 		items[i - 1] = items[j];
 		items[j] = t;
@@ -345,10 +343,19 @@ explain(struct run *r, const struct message *msg, const char *path)
 static int
 one_message(struct run *r, const char *raw, size_t len, int label, const char *path)
 {
-	size_t off = learn_skip_from_line(raw, len);
+	size_t off = learn_skip_from_line(raw, len), clen;
 	struct message *msg = message_parse(raw + off, len - off, NULL);
 	enum learn_outcome o;
+	char *clean;
 
+	/* a delivered copy (a Junk folder): as sekisho scanned it (learn.h) */
+	if ((clean = learn_scanned_copy(msg, r->cfg->tag_subject_prefix,
+	    config_authserv_id(r->cfg), &clen)) != NULL) {
+		message_free(msg);
+		msg = message_parse(clean, clen, NULL);
+		raw = clean;
+		len = clen;
+	}
 	if (r->pass <= 1)
 		r->messages++;
 	if (r->mode == M_EXPLAIN) {
@@ -387,6 +394,7 @@ one_message(struct run *r, const char *raw, size_t len, int label, const char *p
 		r->counts[o]++;
 	}
 	message_free(msg);
+	free(clean);
 	if (r->counts[LEARN_FAILED] > 0) {
 		fprintf(stderr, "sekisho learn: %s: %s\n", path, store_errmsg(r->st));
 		return -1;

@@ -102,6 +102,73 @@ learner_margin(struct learner *l, const struct message *msg)
 	return classifier_margin(l->clf, &l->f);
 }
 
+const char *const learn_verdict_fields[] = {
+	"X-Sekisho-Result", "X-Sekisho-Score", "X-Sekisho-Symbols", NULL,
+};
+
+/* s starts with the tag (both without their leading and trailing blanks). */
+static int
+has_tag(const char *s, const char *tag)
+{
+	size_t n;
+
+	while (*tag == ' ' || *tag == '\t')
+		tag++;
+	n = strlen(tag);
+	while (n > 0 && (tag[n - 1] == ' ' || tag[n - 1] == '\t'))
+		n--;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return n > 0 && strncmp(s, tag, n) == 0;
+}
+
+/* msg carries something sekisho added on delivery. */
+static int
+delivered_copy(const struct message *msg, const char *tag_prefix, const char *authserv_id)
+{
+	size_t idlen = strlen(authserv_id);
+
+	if (msg->subject != NULL && tag_prefix != NULL && has_tag(msg->subject, tag_prefix))
+		return 1;
+	for (size_t i = 0; i < msg->nheaders; i++) {
+		const char *name = msg->headers[i].name, *v = msg->headers[i].raw;
+
+		for (size_t k = 0; learn_verdict_fields[k] != NULL; k++)
+			if (util_strcasecmp(name, learn_verdict_fields[k]) == 0)
+				return 1;
+		if (util_strcasecmp(name, "Authentication-Results") == 0 && v != NULL) {
+			while (*v == ' ' || *v == '\t')
+				v++;
+			if (idlen > 0 && util_strncasecmp(v, authserv_id, idlen) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+char *
+learn_scanned_copy(const struct message *msg, const char *tag_prefix,
+    const char *authserv_id, size_t *len)
+{
+	const char *remove[UTIL_ARRAY_LEN(learn_verdict_fields) + 1];
+	struct message_rewrite rw = { .subject_unprefix = tag_prefix };
+	char *ar, *out;
+	size_t n = 0;
+
+	*len = 0;
+	if (msg == NULL || !delivered_copy(msg, tag_prefix, authserv_id))
+		return NULL;
+	ar = xasprintf("Authentication-Results:%s", authserv_id);
+	for (; learn_verdict_fields[n] != NULL; n++)
+		remove[n] = learn_verdict_fields[n];
+	remove[n++] = ar;
+	remove[n] = NULL;
+	rw.remove = remove;
+	out = message_rewrite(msg, &rw, len);
+	free(ar);
+	return out;
+}
+
 struct explain_walk {
 	const struct classifier *clf;
 	const struct tok_features *f;

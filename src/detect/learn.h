@@ -81,6 +81,25 @@ enum learn_outcome learner_refine(struct learner *l, const struct message *msg,
 enum learn_outcome learner_forget(struct learner *l, const struct message *msg,
     const char *raw, size_t len);
 
+/*
+ * The header fields sekisho adds to what it delivers (policy.c), besides its
+ * Authentication-Results: NULL-terminated.
+ */
+extern const char *const learn_verdict_fields[];
+
+/*
+ * A delivered copy as sekisho scanned it.  When msg carries what sekisho
+ * added on delivery -- learn_verdict_fields, an Authentication-Results of
+ * authserv_id, a Subject that starts with tag_prefix -- the message without
+ * them, CRLF line endings (malloc'ed, *len); NULL when there is nothing to
+ * take out (learn the bytes as they are).  Every learning path that may be
+ * handed a delivered copy passes here (sekisho learn on a Junk folder, a
+ * user's report through /learn), so the classifier never learns its own
+ * verdict and one copy has one digest whichever way it came.
+ */
+char *learn_scanned_copy(const struct message *msg, const char *tag_prefix,
+    const char *authserv_id, size_t *len);
+
 /* Margin (log-odds of spam) of a parsed message under the model. */
 double learner_margin(struct learner *l, const struct message *msg);
 

@@ -136,18 +136,6 @@ hash_bytes(const struct tokenizer *tk, const char *s, size_t len)
 	return h;
 }
 
-/* splitmix64's finaliser: spreads a combination of two hashes. */
-static uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
 uint32_t
 tokenize_bucket(const struct tokenizer *tk, const char *feature, size_t len)
 {
@@ -176,7 +164,7 @@ sink_push(struct sink *s, uint64_t h, const char *name, size_t len)
 
 		b[0] = (uint32_t)(h >> shift);
 		for (int k = 1; k <= s->copies; k++)
-			b[k] = (uint32_t)(mix64(h + (uint64_t)k) >> shift);
+			b[k] = (uint32_t)(util_mix64(h + (uint64_t)k) >> shift);
 		s->explain(s->arg, name, len, b, (size_t)s->copies + 1);
 		return;
 	}
@@ -186,7 +174,7 @@ sink_push(struct sink *s, uint64_t h, const char *name, size_t len)
 	}
 	s->h[s->n++] = h;
 	for (int k = 1; k <= s->copies; k++)
-		s->h[s->n++] = mix64(h + (uint64_t)k);
+		s->h[s->n++] = util_mix64(h + (uint64_t)k);
 }
 
 /* One feature "prefix:value"; returns its hash. */
@@ -238,7 +226,7 @@ static void
 pair(struct sink *s, const char *pprefix, const struct ring_word *a,
     const struct ring_word *b, unsigned d)
 {
-	uint64_t h = mix64(a->h * 0x9e3779b97f4a7c15ULL + b->h + d * 0xc2b2ae3d27d4eb4fULL);
+	uint64_t h = util_mix64(a->h * 0x9e3779b97f4a7c15ULL + b->h + d * 0xc2b2ae3d27d4eb4fULL);
 	char buf[FEATURE_MAX];
 	int n = 0;
 

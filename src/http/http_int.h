@@ -149,10 +149,5 @@ int http_link(struct http_req *r, char **html);
  * /learn/ham; the shared key, no session).  Returns the HTTP status.
  */
 int http_learn(struct http_req *r, json_t **out);
-/* The reported message as sekisho scanned it: without X-Sekisho-Result, its
- * own Authentication-Results and the subject tag, CRLF (malloc'ed); NULL
- * when it is not mail (no header field). */
-char *http_learn_clean(const struct config *cfg, const char *raw, size_t len,
-    size_t *outlen);
 
 #endif

@@ -12,13 +12,11 @@
  * label changes nothing, with the other label is relabelled, and can be
  * forgotten like any other.
  *
- * What a delivered copy carries of sekisho's own verdict is not learned
- * (http_learn_clean): X-Sekisho-Result and sekisho's Authentication-Results are
- * taken out, and a Subject that starts with tag_subject_prefix loses it
- * (decoded: a Japanese tag is an encoded word), before the message is parsed, digested and learned; its lines end in
- * CRLF, as mail scanned from SMTP does.  (A banner put into the body on
- * delivery stays: it cannot be told from the text around it.)  The
- * tokenizer never reads X-Sekisho-* fields either.
+ * What a delivered copy carries of sekisho's own verdict is not learned:
+ * learn_scanned_copy() (learn.h) takes out X-Sekisho-Result, sekisho's
+ * Authentication-Results and the subject tag before the message is
+ * digested and learned, as sekisho learn does.  (A banner put into the
+ * body on delivery stays: it cannot be told from the text around it.)
  *
  * Checks, in order: POST (405); learn_key_file set (else 404: the endpoint
  * is off); the client in learn_allow (403); the key (403); the label (404);
@@ -53,39 +51,6 @@ report_user(struct http_req *r, char *buf, size_t len)
 	util_printable(buf, len, u, strnlen(u, LEARN_USER_MAX));
 }
 
-/*
- * The message as sekisho scanned it, as far as can be told: without the
- * verdict it added on delivery (X-Sekisho-Result, its Authentication-Results)
- * and without the subject tag, CRLF line endings.  NULL when it does not
- * parse as mail (no header field).
- */
-char *
-http_learn_clean(const struct config *cfg, const char *raw, size_t len, size_t *outlen)
-{
-	struct message *m = message_parse(raw, len, NULL);
-	char *ar, *out;
-
-	if (m == NULL || m->nheaders == 0) {
-		message_free(m);
-		return NULL;
-	}
-	ar = xasprintf("Authentication-Results:%s",
-	    *cfg->authserv_id ? cfg->authserv_id : cfg->myhostname);
-	{
-		const char *const remove[] = {
-			"X-Sekisho-Result", "X-Sekisho-Score", "X-Sekisho-Symbols", ar, NULL,
-		};
-		struct message_rewrite rw = {
-			.remove = remove, .subject_unprefix = cfg->tag_subject_prefix,
-		};
-
-		out = message_rewrite(m, &rw, outlen);
-	}
-	free(ar);
-	message_free(m);
-	return out;
-}
-
 int
 http_learn(struct http_req *r, json_t **out)
 {
@@ -95,11 +60,12 @@ http_learn(struct http_req *r, json_t **out)
 	struct learner *l = NULL;
 	struct message *msg;
 	enum learn_outcome o;
-	char *clean;
-	size_t clen;
+	char *clean = NULL;
+	const char *bytes = r->body;
+	size_t clen, blen = r->body_len;
 	char user[LEARN_USER_MAX * 4 + 1], actor[sizeof(user) + 8], err[256];
 	char quoted[sizeof(user) * 4 + 3];
-	int spam;
+	int spam, status;
 
 	if (strcmp(r->method, "POST") != 0)
 		return http_err(out, 405, "method not allowed");
@@ -122,34 +88,37 @@ http_learn(struct http_req *r, json_t **out)
 		return http_err(out, 400, "no message in the body");
 	report_user(r, user, sizeof(user));
 
-	if ((clean = http_learn_clean(cfg, r->body, r->body_len, &clen)) == NULL ||
-	    (msg = message_parse(clean, clen, NULL)) == NULL) {
-		free(clean);
+	msg = message_parse(r->body, r->body_len, NULL);
+	if (msg == NULL || msg->nheaders == 0) {
+		message_free(msg);
 		return http_err(out, 400, "the body is not a mail message");
 	}
-	if (store_begin(r->st) < 0) {
+	/* a delivered copy: learned as sekisho scanned it (learn.h) */
+	if ((clean = learn_scanned_copy(msg, cfg->tag_subject_prefix,
+	    config_authserv_id(cfg), &clen)) != NULL) {
 		message_free(msg);
-		free(clean);
-		return http_err(out, 500, "store error");
+		msg = message_parse(clean, clen, NULL);
+		bytes = clean;
+		blen = clen;
+	}
+	if (store_begin(r->st) < 0) {
+		status = http_err(out, 500, "store error");
+		goto out;
 	}
 	if (learner_open(r->st, LEARN_MODEL, 1, (unsigned)cfg->bayes_table_bits, &l,
 	    err, sizeof(err)) != 0) {
 		log_err("learn: %s", err);
 		store_rollback(r->st);
-		message_free(msg);
-		free(clean);
-		return http_err(out, 500, "cannot open the model");
+		status = http_err(out, 500, "cannot open the model");
+		goto out;
 	}
-	o = learner_learn(l, msg, clean, clen, spam, "user");
-	message_free(msg);
-	free(clean);
+	o = learner_learn(l, msg, bytes, blen, spam, "user");
 	if (o == LEARN_FAILED || learner_save(l) < 0 || store_commit(r->st) < 0) {
 		log_err("learn: %s", store_errmsg(r->st));
 		store_rollback(r->st);
-		learner_free(l);
-		return http_err(out, 500, "store error");
+		status = http_err(out, 500, "store error");
+		goto out;
 	}
-	learner_free(l);
 	log_info("learn: user=%s ip=%s reported %s: %s",
 	    log_kv_quote(quoted, sizeof(quoted), user), r->ip, label, learn_outcome_name(o));
 	/* in the audit log as mail:LOGIN, a mail user, not a console user */
@@ -158,5 +127,10 @@ http_learn(struct http_req *r, json_t **out)
 	http_audit(r, spam ? "report_spam" : "report_ham", NULL, learn_outcome_name(o));
 	r->user.name = NULL;
 	*out = json_pack("{s:s, s:s}", "label", label, "outcome", learn_outcome_name(o));
-	return 200;
+	status = 200;
+out:
+	learner_free(l);
+	message_free(msg);
+	free(clean);
+	return status;
 }

@@ -744,36 +744,23 @@ message_rewrite_strip(const struct message *msg, const struct message_rewrite *r
 		    drop_field_addrs(&out, name, f.name_len, w + f.value, f.end - f.value,
 		    rw->drop_addrs))
 			continue;
-		if (unprefix != NULL && !subject_done && f.name_len == 7 &&
+		if ((prefix != NULL || unprefix != NULL) && !subject_done && f.name_len == 7 &&
 		    g_ascii_strncasecmp(name, "Subject", 7) == 0) {
 			char *raw = mhdr_unfold(w + f.value, f.end - f.value);
 			unsigned fl = 0;
 			char *dec = mhdr_decode(raw, strlen(raw), &fl);
 
 			subject_done = 1;
-			if (subject_has_prefix(dec, unprefix))
+			if (unprefix != NULL && subject_has_prefix(dec, unprefix))
 				put_subject_rest(&out, name, f.name_len, dec, unprefix);
+			else if (prefix != NULL && !subject_has_prefix(dec, prefix))
+				add_subject(&out, w, &f, prefix);
 			else
 				mbuf_add(&out, w + f.start, f.end - f.start);
 			free(dec);
 			free(raw);
 			if (out.len == 0 || out.p[out.len - 1] != '\n')
 				mbuf_adds(&out, "\r\n");
-			continue;
-		}
-		if (prefix != NULL && !subject_done && f.name_len == 7 &&
-		    g_ascii_strncasecmp(name, "Subject", 7) == 0) {
-			char *raw = mhdr_unfold(w + f.value, f.end - f.value);
-			unsigned fl = 0;
-			char *dec = mhdr_decode(raw, strlen(raw), &fl);
-
-			subject_done = 1;
-			if (subject_has_prefix(dec, prefix))
-				mbuf_add(&out, w + f.start, f.end - f.start);
-			else
-				add_subject(&out, w, &f, prefix);
-			free(dec);
-			free(raw);
 			continue;
 		}
 		mbuf_add(&out, w + f.start, f.end - f.start);

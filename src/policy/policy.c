@@ -8,6 +8,7 @@
  */
 #include "policy/policy.h"
 #include "detect/detect_outbound.h"
+#include "detect/learn.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -22,7 +23,7 @@ struct forced {
 struct policy {
 	const struct config *cfg;
 	char *remove_ar;	/* "Authentication-Results:<our authserv-id>" */
-	const char *remove[5];	/* header fields dropped from every message */
+	const char *remove[5];	/* learn_verdict_fields and our Authentication-Results */
 	struct forced *forced;
 	size_t nforced;
 	const struct symbol_def *attach_syms;	/* the attachment check's symbols */
@@ -102,20 +103,18 @@ policy_new(const struct config *cfg, const struct pipeline_ops *ops, char *err,
     size_t errlen)
 {
 	struct policy *p = xcalloc(1, sizeof(*p));
+	size_t n;
 
 	p->cfg = cfg;
 	p->ops = ops != NULL && ops->hold_open != NULL ? ops : NULL;
 	/* Our result headers, and Authentication-Results claiming our
 	 * authserv-id, are never taken from the sender (RFC 8601 section 5). */
-	p->remove_ar = xasprintf("Authentication-Results:%s",
-	    *cfg->authserv_id ? cfg->authserv_id : cfg->myhostname);
-	p->remove[0] = "X-Sekisho-Result";
-	p->remove[1] = "X-Sekisho-Score";
-	p->remove[2] = "X-Sekisho-Symbols";
-	p->remove[3] = p->remove_ar;
-	p->remove[4] = NULL;
+	p->remove_ar = xasprintf("Authentication-Results:%s", config_authserv_id(cfg));
+	for (n = 0; learn_verdict_fields[n] != NULL; n++)
+		p->remove[n] = learn_verdict_fields[n];
+	p->remove[n++] = p->remove_ar;
+	p->remove[n] = NULL;
 	if (strcmp(cfg->attachment_action, "strip") == 0) {
-		size_t n;
 		const struct detector *const *reg = detect_registry(&n);
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(reg[i]->name, "attach") == 0)
@@ -225,7 +224,7 @@ result_header(const struct scan_result *r, enum action a)
 static char *
 auth_header(const struct config *cfg, const struct scan_result *r)
 {
-	const char *id = *cfg->authserv_id ? cfg->authserv_id : cfg->myhostname;
+	const char *id = config_authserv_id(cfg);
 	struct buf h = { 0 };
 
 	buf_printf(&h, "Authentication-Results: %s;%s", id, r->nauth ? "" : " none");

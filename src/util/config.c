@@ -779,6 +779,20 @@ valid_hop(const char *hop)
 	    strncmp(hop, "maildir:", 8) == 0;
 }
 
+/* Every entry of the list option `name` is a network (address[/bits]). */
+static int
+check_nets(const char *name, char **list, char *err, size_t errlen)
+{
+	struct cidr net;
+
+	for (char **p = list; p && *p; p++)
+		if (cidr_parse(*p, &net) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not a network", name, *p);
+			return -1;
+		}
+	return 0;
+}
+
 int
 config_validate(const struct config *cfg, char *err, size_t errlen)
 {
@@ -826,13 +840,8 @@ config_validate(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "bayes_table_bits must be between 16 and 28");
 		return -1;
 	}
-	for (char **p = cfg->login_allow_networks; p && *p; p++) {
-		struct cidr net;
-		if (cidr_parse(*p, &net) < 0) {
-			snprintf(err, errlen, "login_allow_networks: '%s' is not a network", *p);
-			return -1;
-		}
-	}
+	if (check_nets("login_allow_networks", cfg->login_allow_networks, err, errlen) < 0)
+		return -1;
 	if (cfg->login_stuffing_failure_ratio < 0 || cfg->login_stuffing_failure_ratio > 1) {
 		snprintf(err, errlen, "login_stuffing_failure_ratio must be between 0 and 1");
 		return -1;
@@ -845,22 +854,9 @@ config_validate(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "console_threads must be between 1 and 64");
 		return -1;
 	}
-	for (char **p = cfg->metrics_allow; p && *p; p++) {
-		struct cidr net;
-
-		if (cidr_parse(*p, &net) < 0) {
-			snprintf(err, errlen, "metrics_allow: '%s' is not a network", *p);
-			return -1;
-		}
-	}
-	for (char **p = cfg->learn_allow; p && *p; p++) {
-		struct cidr net;
-
-		if (cidr_parse(*p, &net) < 0) {
-			snprintf(err, errlen, "learn_allow: '%s' is not a network", *p);
-			return -1;
-		}
-	}
+	if (check_nets("metrics_allow", cfg->metrics_allow, err, errlen) < 0 ||
+	    check_nets("learn_allow", cfg->learn_allow, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
@@ -926,6 +922,12 @@ config_state_path(const struct config *cfg, const char *rel)
 	if (rel[0] == '/')
 		return xstrdup(rel);
 	return xasprintf("%s/%s", cfg->state_dir, rel);
+}
+
+const char *
+config_authserv_id(const struct config *cfg)
+{
+	return *cfg->authserv_id ? cfg->authserv_id : cfg->myhostname;
 }
 
 int

@@ -294,5 +294,8 @@ char *config_state_path(const struct config *cfg, const char *rel);
 
 /* Is domain (ASCII, any case) one of local_domains? */
 int config_is_local_domain(const struct config *cfg, const char *domain);
+/* The authserv-id of sekisho's Authentication-Results: authserv_id, or
+ * myhostname when that is empty. */
+const char *config_authserv_id(const struct config *cfg);
 
 #endif

@@ -20,6 +20,19 @@
 #define UTIL_PRINTF(f, a)
 #endif
 
+/* splitmix64's finaliser: spreads the bits of x (hash mixing, seeded
+ * shuffles).  Inline: the tokenizer calls it for every feature. */
+static inline uint64_t
+util_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
 /* Allocation failure is a broken invariant for a mail daemon: we panic. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

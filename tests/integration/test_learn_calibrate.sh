@@ -81,6 +81,22 @@ check "the shares add up to the margin" awk '
     END { d = s - m; exit !(m > 0 && d < 0.002 && d > -0.002) }' "$T/explain.out"
 check "explain learns nothing" sh -c "$S learn --stats 2>&1 | cmp -s - '$T/stats2.log'"
 
+# a delivered copy (a user's Junk folder) is learned as sekisho scanned it:
+# without its X-Sekisho-Result, its Authentication-Results and the subject
+# tag, it is the same message (one digest), and forgetting either undoes it
+D="$SEKISHO -o state_dir=$T/state-delivered -o myhostname=gw.sekisho.test"
+printf 'From: x@offers.example.net\nSubject: [SPAM] cheap prize\nX-Sekisho-Result: action=tag; score=6.10; symbols=BAYES_SPAM(6.10)\nAuthentication-Results: gw.sekisho.test; spf=none\nMessage-ID: <d1@x>\n\ncheap prize now\n' \
+    >"$T/delivered.eml"
+printf 'From: x@offers.example.net\r\nSubject: cheap prize\r\nMessage-ID: <d1@x>\r\n\r\ncheap prize now\r\n' \
+    >"$T/scanned.eml"
+$D learn --spam "$T/delivered.eml" >/dev/null 2>&1 || fail "learn the delivered copy"
+$D learn --spam "$T/scanned.eml" 2>"$T/again.log" >/dev/null
+check "the scanned message is the delivered copy, already learned" \
+    grep -q "1 messages: 0 learned, 0 relabelled, 1 already known" "$T/again.log"
+$D learn --forget "$T/scanned.eml" 2>"$T/forget.log" >/dev/null
+check "and forgetting it undoes the delivered copy's learn" \
+    grep -q "1 messages: 1 forgotten, 0 forgotten inexactly, 0 never learned" "$T/forget.log"
+
 $S learn --calibrate "$T/held/spam-1.eml" >/dev/null 2>&1
 rc=$?
 check "--calibrate needs a labelled --list (usage)" [ "$rc" = 2 ]

@@ -154,6 +154,26 @@ test_override_and_validate(void **state)
 	assert_int_equal(config_validate(cfg, err, sizeof(err)), -1);
 	assert_int_equal(config_override(cfg, "tls_key_file=/x.key", err, sizeof(err)), 0);
 	assert_int_equal(config_validate(cfg, err, sizeof(err)), 0);
+	/* the network lists: each entry must parse, and the error names the option */
+	{
+		static const char *const nets[] = {
+			"login_allow_networks", "metrics_allow", "learn_allow",
+		};
+
+		for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+			char *bad = xasprintf("%s = 127.0.0.1/8 mail.example.org", nets[i]);
+			char *good = xasprintf("%s = 192.0.2.0/24 ::1", nets[i]);
+
+			assert_int_equal(config_override(cfg, bad, err, sizeof(err)), 0);
+			assert_int_equal(config_validate(cfg, err, sizeof(err)), -1);
+			assert_non_null(strstr(err, nets[i]));
+			assert_non_null(strstr(err, "'mail.example.org' is not a network"));
+			assert_int_equal(config_override(cfg, good, err, sizeof(err)), 0);
+			assert_int_equal(config_validate(cfg, err, sizeof(err)), 0);
+			free(bad);
+			free(good);
+		}
+	}
 	config_free(cfg);
 }
 
