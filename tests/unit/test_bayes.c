@@ -926,12 +926,15 @@ test_detector(void **state)
 	d->free(st);
 
 	/* Trained: graded symbols on new messages, never the wrong way, and
-	 * mostly firm after 30 + 30 messages (a model that young is kept
-	 * cautious, classifier.h: BAYES_SPAM needs a margin near 3). */
+	 * at least half of them firm after 30 + 30 messages (a model that
+	 * young is kept cautious, classifier.h: BAYES_SPAM needs a margin near
+	 * 3).  Over 100 messages, as the model's random key moves a message or
+	 * two across the line: 55-70 firm in 40 runs (over 20 it was 12 or 13,
+	 * against a floor of 12, and CI once saw 11). */
 	learn_n(l, 6, 60, "cli");
 	assert_int_equal(learner_save(l), 0);
 	assert_int_equal(d->init(fx->cfg, &st, err, sizeof(err)), 0);
-	for (unsigned n = 2000; n < 2020; n++) {
+	for (unsigned n = 2000; n < 2100; n++) {
 		const struct symbol *y;
 
 		scan_one(d, st, detect_scores(de), n % 2, n, &r);
@@ -954,7 +957,7 @@ test_detector(void **state)
 		}
 		scan_result_clear(&r);
 	}
-	assert_true(firm >= 12);
+	assert_true(firm >= 50);
 	d->free(st);
 
 	/*
